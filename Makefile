@@ -1,0 +1,35 @@
+# The two commands a new user needs: `make run` and `make test`.
+PY := .venv/bin/python
+INDEX ?= index
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run index serve test lint fast eval bench
+
+setup:
+	@scripts/setup.sh
+
+## Set up, build the index from seeds/ when missing or stale, serve API + web page on $(HOST):$(PORT).
+run: setup
+	$(PY) -m indexer build --source seeds --index $(INDEX) --if-stale
+	$(PY) -m search_api serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+index: setup
+	$(PY) -m indexer build --source seeds --index $(INDEX)
+
+serve: setup
+	$(PY) -m search_api serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+## Set up and run the whole test suite (lint, fast unit tests, real-model end-to-end tests).
+test: setup lint
+	$(PY) -m pytest -q
+
+lint: setup
+	$(PY) -m ruff check indexer search_api tests
+
+fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+## Quality on the shared evaluation sets (needs ../shared/eval).
+eval: setup
+	scripts/eval.sh

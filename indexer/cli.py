@@ -1,0 +1,106 @@
+"""`python -m indexer build`: build or refresh the search index from article folders and JSONL files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from indexer.config import DEFAULT_MODELS, IndexConfig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m indexer", description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build the index (only changed passages are re-embedded)",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    build.add_argument("--source", action="append", type=Path, metavar="PATH",
+                       help="folder or file of articles (.txt .md .html .jsonl); repeatable [default: seeds]")
+    build.add_argument("--index", type=Path, default=Path("index"), help="index directory")
+    build.add_argument("--model", action="append", metavar="SPEC",
+                       help="embedding signal: 'use', 'e5' or 'st:<name-or-path>'; repeatable "
+                            f"[default: {' '.join(DEFAULT_MODELS)}]")
+    build.add_argument("--max-chars", type=int, default=400, help="split paragraphs longer than this")
+    build.add_argument("--batch-size", type=int, default=32, help="passages per embedding batch")
+    build.add_argument("--if-stale", action="store_true",
+                       help="do nothing when the index exists and no source file is newer than it")
+    build.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sources = tuple(args.source or [Path("seeds")])
+    try:
+        config = IndexConfig(sources=sources, index_dir=args.index, max_chars=args.max_chars,
+                             models=tuple(args.model or DEFAULT_MODELS), batch_size=args.batch_size,
+                             show_progress=not args.quiet)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.if_stale and is_fresh(config):
+        print(f"index at {config.index_dir} is up to date")
+        return 0
+    return run_build(config)
+
+
+def run_build(config: IndexConfig) -> int:
+    from indexer.embed import load_embedder
+    from indexer.pipeline import NothingToIndexError, build_index
+    from indexer.store import IndexLockedError
+
+    try:
+        embedders = [load_embedder(spec) for spec in config.models]
+        summary = build_index(config, embedders)
+    except (NothingToIndexError, IndexLockedError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    return 0
+
+
+def is_fresh(config: IndexConfig) -> bool:
+    """True when a built index exists, used the same models, and no source is newer than it."""
+    from indexer.store import MANIFEST, IndexMismatchError, IndexNotFoundError, live_dir, read_manifest
+
+    try:
+        manifest = read_manifest(config.index_dir)
+        built = (live_dir(config.index_dir) / MANIFEST).stat().st_mtime
+    except (IndexNotFoundError, IndexMismatchError, OSError, ValueError):
+        return False
+    if sorted(manifest.get("models", {})) != sorted(_names(config.models)):
+        return False
+    if manifest.get("chunking") != config.chunking():
+        return False
+    return not any(_newest(Path(s)) > built for s in config.sources)
+
+
+def _names(specs: tuple[str, ...]) -> list[str]:
+    return ["st" if s.startswith("st:") else s for s in specs]
+
+
+def _newest(path: Path) -> float:
+    if not path.exists():
+        return float("inf")
+    times = [path.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*") if p.is_file()]
+    return max(times)
+
+
+def print_summary(summary) -> None:
+    rows = [("files read", summary.files), ("articles", summary.articles), ("passages", summary.passages),
+            ("duplicate passages collapsed", summary.duplicates), ("inputs skipped", len(summary.skipped))]
+    for name in summary.embedded:
+        rows.append((f"embedded with {name}", f"{summary.embedded[name]} new, {summary.reused[name]} cached, "
+                                              f"{summary.embed_seconds[name]:.1f}s"))
+    rows.append(("time", f"{summary.seconds:.1f}s"))
+    width = max(len(k) for k, _ in rows)
+    print("\nindex built")
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+    reasons = Counter(reason for _, reason in summary.skipped)
+    for where, reason in summary.skipped[:20]:
+        print(f"  skipped {where}: {reason}")
+    if len(summary.skipped) > 20:
+        print("  ... " + ", ".join(f"{n}x {r}" for r, n in reasons.most_common()))

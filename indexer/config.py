@@ -1,0 +1,34 @@
+"""Build configuration for the indexer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODELS: tuple[str, ...] = ("use", "e5")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Everything a build depends on; recorded in the manifest so a loader can check it."""
+
+    sources: tuple[Path, ...] = (Path("seeds"),)
+    index_dir: Path = Path("index")
+    # Passages longer than this are split at sentence ends (~one news paragraph).
+    max_chars: int = 400
+    # Shorter paragraphs are merged into a neighbour so no passage is a bare fragment.
+    min_chars: int = 20
+    models: tuple[str, ...] = field(default=DEFAULT_MODELS)
+    batch_size: int = 32
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 50:
+            raise ValueError(f"max_chars must be >= 50, got {self.max_chars}")
+        if not 0 <= self.min_chars < self.max_chars:
+            raise ValueError(f"min_chars must be in [0, max_chars), got {self.min_chars}")
+        if not self.models:
+            raise ValueError("at least one embedding model is required")
+
+    def chunking(self) -> dict[str, int]:
+        return {"max_chars": self.max_chars, "min_chars": self.min_chars}

@@ -1,0 +1,86 @@
+"""BM25 over jieba tokens of the normalised (NFKC, Simplified, lower-case) text."""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from indexer.normalize import normalize
+
+BM25_DIR = "bm25"
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_CHINESE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens (words plus their sub-words) so 'Traditional' and 'partial' queries match."""
+    tokens = _jieba().lcut_for_search(normalize(text))
+    stop = stopwords()
+    return [t for t in (tok.strip() for tok in tokens) if t and any(c.isalnum() for c in t) and t not in stop]
+
+
+class LexicalIndex:
+    def __init__(self, bm25) -> None:
+        self._bm25 = bm25
+        indptr = np.asarray(bm25.scores["indptr"])
+        self._df = np.diff(indptr)
+        self.n_docs = int(bm25.scores["num_docs"])
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        # An empty token list would break bm25s; a placeholder keeps row numbers aligned.
+        bm25.index([tokenize(t) or ["\x00"] for t in texts], show_progress=False)
+        return cls(bm25)
+
+    def save(self, index_dir: Path) -> None:
+        self._bm25.save(str(index_dir / BM25_DIR), show_progress=False)
+
+    @classmethod
+    def load(cls, index_dir: Path) -> LexicalIndex:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(index_dir / BM25_DIR), show_progress=False))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        known = [t for t in tokens if t in self._bm25.vocab_dict]
+        if not known:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        """BM25 idf of a token; 0 when the corpus never uses it."""
+        tid = self._bm25.vocab_dict.get(token)
+        if tid is None:
+            return 0.0
+        df = int(self._df[tid])
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+
+    def coverage(self, tokens: list[str]) -> float:
+        """Share of the query's informative tokens that the corpus contains (idf-weighted)."""
+        if not tokens:
+            return 0.0
+        unseen_idf = math.log(1 + (self.n_docs + 0.5) / 0.5)
+        weights = [(self.idf(t) or unseen_idf, self.idf(t) > 0) for t in tokens]
+        total = sum(w for w, _ in weights)
+        return sum(w for w, hit in weights if hit) / total if total else 0.0

@@ -1,0 +1,173 @@
+"""build_index: load -> clean -> chunk -> deduplicate -> embed -> write FAISS, BM25, SQLite, manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer import store
+from indexer.chunk import Passage, chunk_blocks
+from indexer.clean import clean_text, corpus_boilerplate, find_date
+from indexer.config import IndexConfig
+from indexer.embed import Embedder
+from indexer.html import html_to_text
+from indexer.lexical import LexicalIndex
+from indexer.load import Article, LoadReport, load_articles
+from indexer.normalize import detect_lang
+
+
+class NothingToIndexError(RuntimeError):
+    """Every input was empty, unreadable or boilerplate."""
+
+
+@dataclass
+class BuildSummary:
+    articles: int = 0
+    passages: int = 0
+    duplicates: int = 0
+    files: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    embedded: dict[str, int] = field(default_factory=dict)
+    reused: dict[str, int] = field(default_factory=dict)
+    embed_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class Corpus:
+    articles: list[store.ArticleRow] = field(default_factory=list)
+    passages: dict[str, Passage] = field(default_factory=dict)  # passage_id -> first occurrence
+    occurrences: list[tuple[str, str, int]] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSummary:
+    """Build into a fresh directory and publish it only when complete (a failed build changes nothing)."""
+    started = time.perf_counter()
+    summary = BuildSummary()
+    with store.build_lock(config.index_dir):
+        report = LoadReport()
+        corpus = collect(config, report)
+        summary.files, summary.skipped = report.files, report.skipped
+        if not corpus.passages:
+            raise NothingToIndexError(f"nothing to index in {', '.join(map(str, config.sources))}: "
+                                      f"{len(report.skipped)} input(s) skipped")
+        build_dir = store.new_build_dir(config.index_dir)
+        try:
+            _write(build_dir, config, corpus, embedders, summary)
+        except BaseException:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
+        store.publish(config.index_dir, build_dir)
+    summary.articles, summary.passages, summary.duplicates = (
+        len(corpus.articles), len(corpus.passages), corpus.duplicates)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def collect(config: IndexConfig, report: LoadReport) -> Corpus:
+    """Clean and chunk every article; a passage seen twice is kept once with both occurrences."""
+    raw = [_extract(a) for a in load_articles(list(config.sources), report)]
+    boilerplate = corpus_boilerplate(a.text for a in raw)
+    corpus = Corpus()
+    seen_ids: set[str] = set()
+    for article in raw:
+        cleaned = clean_text(article.text, boilerplate)
+        passages = chunk_blocks(article.doc_id, cleaned.blocks, config.max_chars, config.min_chars)
+        if not passages:
+            report.skip(article.path, "no article text after cleaning")
+            continue
+        doc_id = _unique(article.doc_id, seen_ids)
+        corpus.articles.append(store.ArticleRow(
+            doc_id=doc_id, title=article.title or cleaned.title, date=_date(article.date) or cleaned.date,
+            path=article.path, url=article.url, source=article.source, lang=_majority_lang(passages)))
+        for p in passages:
+            corpus.occurrences.append((p.passage_id, doc_id, p.position))
+            if p.passage_id in corpus.passages:
+                corpus.duplicates += 1
+            else:
+                corpus.passages[p.passage_id] = Passage(p.passage_id, doc_id, p.position, p.text, p.lang)
+    return corpus
+
+
+def _extract(article: Article) -> Article:
+    if not article.is_html:
+        return article
+    page = html_to_text(article.text)
+    article.text = page.text
+    article.title = article.title or page.title
+    article.url = article.url or page.url
+    article.date = article.date or page.date
+    return article
+
+
+def _unique(doc_id: str, seen: set[str]) -> str:
+    candidate, n = doc_id, 1
+    while candidate in seen:
+        n += 1
+        candidate = f"{doc_id}-{n}"
+    seen.add(candidate)
+    return candidate
+
+
+def _date(value: str | None) -> str | None:
+    return find_date(value) if value else None
+
+
+def _majority_lang(passages: list[Passage]) -> str:
+    weights: dict[str, int] = {}
+    for p in passages:
+        weights[p.lang] = weights.get(p.lang, 0) + len(p.text)
+    return max(weights, key=weights.get) if weights else detect_lang("")
+
+
+def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
+           summary: BuildSummary) -> None:
+    passages = list(corpus.passages.values())
+    texts = [p.text for p in passages]
+    models = {}
+    for embedder in embedders:
+        t0 = time.perf_counter()
+        vectors = embed_with_cache(config, embedder, passages, summary)
+        summary.embed_seconds[embedder.name] = time.perf_counter() - t0
+        store.write_vectors(build_dir, embedder.name, vectors)
+        models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim}
+    LexicalIndex.build(texts).save(build_dir)
+    rows = [(i, p.passage_id, p.text, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
+    store.write_db(build_dir, corpus.articles, rows, corpus.occurrences)
+    store.write_manifest(build_dir, {
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "models": models,
+        "lexical": {"method": "bm25s", "tokenizer": "jieba-search+opencc-t2s+nfkc"},
+        "chunking": config.chunking(),
+        "counts": {"articles": len(corpus.articles), "passages": len(passages)},
+        "corpus_fingerprint": hashlib.sha1("".join(sorted(corpus.passages)).encode()).hexdigest(),
+        "sources": [str(s) for s in config.sources],
+    })
+
+
+def embed_with_cache(config: IndexConfig, embedder: Embedder, passages: list[Passage],
+                     summary: BuildSummary) -> np.ndarray:
+    """Embed only passages the live index has not embedded with this model before."""
+    cached = store.previous_vectors(config.index_dir, embedder.name, embedder.model_id)
+    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    todo = [i for i, p in enumerate(passages) if p.passage_id not in cached]
+    for i, p in enumerate(passages):
+        if p.passage_id in cached:
+            vectors[i] = cached[p.passage_id]
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="passage", disable=not config.show_progress)
+    for start in range(0, len(todo), config.batch_size):
+        batch = todo[start:start + config.batch_size]
+        vectors[batch] = embedder.encode([passages[i].text for i in batch])
+        bar.update(len(batch))
+    bar.close()
+    summary.embedded[embedder.name] = len(todo)
+    summary.reused[embedder.name] = len(passages) - len(todo)
+    return vectors

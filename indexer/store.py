@@ -1,0 +1,164 @@
+"""On-disk index: FAISS vectors per signal, BM25, SQLite metadata and manifest.json, swapped in atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer import FORMAT_VERSION
+
+CURRENT = "current"  # symlink to the live build; replaced atomically by os.replace
+BUILDS = "builds"
+MANIFEST = "manifest.json"
+DB = "passages.sqlite"
+
+SCHEMA = """
+CREATE TABLE articles (doc_id TEXT PRIMARY KEY, title TEXT, date TEXT, path TEXT, url TEXT,
+                       source TEXT, lang TEXT);
+CREATE TABLE passages (row INTEGER PRIMARY KEY, passage_id TEXT UNIQUE NOT NULL, text TEXT NOT NULL,
+                       lang TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL);
+CREATE TABLE occurrences (passage_id TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
+                          PRIMARY KEY (doc_id, position));
+CREATE INDEX occurrences_pid ON occurrences(passage_id);
+"""
+
+
+class IndexNotFoundError(FileNotFoundError):
+    """No built index where one was expected."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another build holds the index lock."""
+
+
+class IndexMismatchError(ValueError):
+    """The index was built with other models or another format than the reader expects."""
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    doc_id: str
+    title: str | None
+    date: str | None
+    path: str
+    url: str | None
+    source: str | None
+    lang: str
+
+
+def live_dir(index_dir: Path) -> Path:
+    """The directory of the live build, or IndexNotFoundError with how to make one."""
+    current = index_dir / CURRENT
+    if not (current / MANIFEST).is_file():
+        raise IndexNotFoundError(
+            f"no index at {index_dir}: build one with `python -m indexer build --index {index_dir}`")
+    return current.resolve()
+
+
+def read_manifest(index_dir: Path) -> dict:
+    manifest = json.loads((live_dir(index_dir) / MANIFEST).read_text(encoding="utf-8"))
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(f"index format {manifest.get('format_version')!r} is not {FORMAT_VERSION}: "
+                                 "rebuild it with `python -m indexer build`")
+    return manifest
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index: a second one is refused, never interleaved."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexLockedError(f"another build is running on {index_dir}; try again when it ends") from None
+        yield
+
+
+def new_build_dir(index_dir: Path) -> Path:
+    path = index_dir / BUILDS / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}-tmp"
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(index_dir: Path, build_dir: Path) -> Path:
+    """Atomically point `current` at a finished build, then drop older builds."""
+    final = build_dir.with_name(build_dir.name.removesuffix("-tmp"))
+    build_dir.rename(final)
+    tmp_link = index_dir / f".{CURRENT}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    tmp_link.symlink_to(Path(BUILDS) / final.name)
+    os.replace(tmp_link, index_dir / CURRENT)
+    for old in (index_dir / BUILDS).iterdir():
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def write_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> None:
+    import faiss
+
+    # Inner product == cosine: every embedder returns L2-normalised vectors.
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(build_dir / f"{name}.faiss"))
+
+
+def read_vectors(build_dir: Path, name: str):
+    import faiss
+
+    return faiss.read_index(str(build_dir / f"{name}.faiss"))
+
+
+def write_db(build_dir: Path, articles: list[ArticleRow], passages: list[tuple],
+             occurrences: list[tuple[str, str, int]]) -> None:
+    """passages: (row, passage_id, text, lang, doc_id, position) in FAISS row order."""
+    with sqlite3.connect(build_dir / DB) as conn:
+        conn.executescript(SCHEMA)
+        conn.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?)",
+                         [(a.doc_id, a.title, a.date, a.path, a.url, a.source, a.lang) for a in articles])
+        conn.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?)", passages)
+        conn.executemany("INSERT OR IGNORE INTO occurrences VALUES (?,?,?)", occurrences)
+    conn.close()
+
+
+def open_db(build_dir: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{build_dir / DB}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def write_manifest(build_dir: Path, manifest: dict) -> None:
+    manifest = {"format_version": FORMAT_VERSION, **manifest}
+    (build_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def previous_vectors(index_dir: Path, name: str, model_id: str) -> dict[str, np.ndarray]:
+    """passage_id -> vector from the live index when it used the same model (the embedding cache)."""
+    try:
+        build = live_dir(index_dir)
+        manifest = read_manifest(index_dir)
+    except (IndexNotFoundError, IndexMismatchError, ValueError, OSError):
+        return {}
+    if manifest.get("models", {}).get(name, {}).get("model_id") != model_id:
+        return {}
+    index = read_vectors(build, name)
+    conn = open_db(build)
+    try:
+        rows = conn.execute("SELECT row, passage_id FROM passages ORDER BY row").fetchall()
+    finally:
+        conn.close()
+    vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+    return {r["passage_id"]: vectors[r["row"]] for r in rows}

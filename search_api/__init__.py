@@ -1,0 +1,1 @@
+"""Search API: hybrid multilingual retrieval over an index built by `indexer`."""

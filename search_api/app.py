@@ -1,0 +1,132 @@
+"""FastAPI application: search, article pages, health, and the web page at /."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from indexer.embed import Embedder, load_embedder
+from indexer.store import IndexMismatchError, IndexNotFoundError
+from search_api import schemas
+from search_api.config import Settings, get_settings
+from search_api.highlight import highlight
+from search_api.pages import render_article
+from search_api.search import ArticleNotFoundError, Filters, Hit, Searcher
+
+log = logging.getLogger("search_api")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedder] | None = None) -> FastAPI:
+    """The app; tests pass settings and small fake embedders, production loads the real models."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = settings or get_settings()
+        app.state.searcher = None
+        app.state.unavailable = "index is loading"
+        try:
+            models = embedders if embedders is not None else load_models(app.state.settings.models)
+            app.state.searcher = Searcher(app.state.settings.index_dir, models,
+                                          per_article=app.state.settings.per_article,
+                                          candidates=app.state.settings.candidates)
+            app.state.unavailable = None
+            log.info("index loaded: %d passages from %s", app.state.searcher.size, app.state.searcher.build_dir)
+        except (IndexNotFoundError, IndexMismatchError) as exc:
+            app.state.unavailable = str(exc)
+            log.error("index refused: %s", exc)
+        yield
+
+    app = FastAPI(title="News Search", version="0.1.0", lifespan=lifespan,
+                  description="Multilingual semantic search over a Chinese news archive.")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    register_routes(app)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "internal error"})
+
+    return app
+
+
+def load_models(specs: tuple[str, ...]) -> dict[str, Embedder]:
+    models = [load_embedder(spec) for spec in specs]
+    return {m.name: m for m in models}
+
+
+def searcher_of(request: Request) -> Searcher:
+    searcher = request.app.state.searcher
+    if searcher is None:
+        raise HTTPException(status_code=503, detail=f"search unavailable: {request.app.state.unavailable}")
+    return searcher
+
+
+def register_routes(app: FastAPI) -> None:
+    errors = {422: {"model": schemas.ErrorBody}, 503: {"model": schemas.ErrorBody}}
+
+    @app.get("/", include_in_schema=False)
+    def home() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/health", response_model=schemas.Health, responses=errors)
+    def health(request: Request) -> schemas.Health:
+        searcher = searcher_of(request)
+        return schemas.Health(status="ok", passages=searcher.size, articles=len(searcher.articles),
+                              models={n: m["model_id"] for n, m in searcher.manifest["models"].items()},
+                              built_at=searcher.manifest.get("built_at"))
+
+    @app.get("/search", response_model=schemas.SearchResponse, responses=errors)
+    def search_get(request: Request, params: Annotated[schemas.SearchRequest, Query()]) -> schemas.SearchResponse:
+        return run_search(request, params)
+
+    @app.post("/search", response_model=schemas.SearchResponse, responses=errors)
+    def search_post(request: Request, body: schemas.SearchRequest) -> schemas.SearchResponse:
+        return run_search(request, body)
+
+    @app.get("/articles/{doc_id}", responses={404: {"model": schemas.ErrorBody}, **errors},
+             response_model=schemas.ArticlePublic)
+    def article(request: Request, doc_id: str, format: str | None = None):
+        searcher = searcher_of(request)
+        try:
+            row, passages = searcher.article(doc_id)
+        except ArticleNotFoundError:
+            raise HTTPException(status_code=404, detail=f"no article {doc_id!r}") from None
+        wants_json = format == "json" or "application/json" in request.headers.get("accept", "")
+        if not wants_json:
+            return HTMLResponse(render_article(row, passages))
+        return schemas.ArticlePublic(
+            doc_id=row.doc_id, title=row.title, date=row.date, lang=row.lang,
+            source=schemas.SourceRef(path=row.path, url=row.url),
+            passages=[schemas.ArticlePassage(position=p, passage_id=pid, text=t) for p, pid, t in passages])
+
+
+def run_search(request: Request, params: schemas.SearchRequest) -> schemas.SearchResponse:
+    searcher = searcher_of(request)
+    filters = Filters(lang=params.lang, source=params.source,
+                      date_from=params.date_from.isoformat() if params.date_from else None,
+                      date_to=params.date_to.isoformat() if params.date_to else None)
+    started = time.perf_counter()
+    outcome = searcher.search(params.q, k=params.k, mode=params.mode, filters=filters)
+    took = (time.perf_counter() - started) * 1000
+    return schemas.SearchResponse(query=params.q, mode=params.mode, took_ms=round(took, 2),
+                                  results=[to_public(h, i, searcher) for i, h in enumerate(outcome.hits, 1)])
+
+
+def to_public(hit: Hit, rank: int, searcher: Searcher) -> schemas.Hit:
+    art = hit.article
+    also = [schemas.OtherOccurrence(doc_id=d, title=searcher.articles[d].title, link=f"/articles/{d}#p{pos}")
+            for d, pos in hit.also_in]
+    return schemas.Hit(rank=rank, score=round(hit.score, 4), passage_id=hit.passage_id, text=hit.text,
+                       highlight=highlight(hit.text, hit.spans), matches=hit.spans, doc_id=hit.doc_id,
+                       title=art.title, date=art.date, lang=hit.lang,
+                       source=schemas.SourceRef(path=art.path, url=art.url),
+                       link=f"/articles/{hit.doc_id}#p{hit.position}", also_in=also)

@@ -1,0 +1,119 @@
+"""`python -m search_api serve | query | eval`: run the API, search from a terminal, measure quality."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+DEFAULT_INDEX = Path("index")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="python -m search_api", description=__doc__, formatter_class=fmt)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API and web page", formatter_class=fmt)
+    serve.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port")
+    query = sub.add_parser("query", help="search from the terminal", formatter_class=fmt)
+    query.add_argument("text", help="the query, in Chinese (either script) or English")
+    query.add_argument("-k", type=int, default=10, help="number of passages")
+    query.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid", help="signals to use")
+    query.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
+    query.add_argument("--json", action="store_true", help="print the API's JSON response instead of a list")
+    ev = sub.add_parser("eval", help="hit@1, recall@5, MRR@10 of labelled query sets", formatter_class=fmt)
+    ev.add_argument("queries", nargs="+", type=Path, help="JSONL query sets (id, lang, query, relevant)")
+    ev.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
+    ev.add_argument("--peers", action="store_true", help="also measure BM25 and each dense signal alone")
+    ev.add_argument("--json", type=Path, metavar="FILE", help="also write the metrics as JSON here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    from indexer.store import IndexMismatchError, IndexNotFoundError
+
+    try:
+        return run_query(args) if args.command == "query" else run_eval(args)
+    except (IndexNotFoundError, IndexMismatchError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from search_api.app import create_app
+    from search_api.config import Settings
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app = create_app(Settings(index_dir=args.index))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def open_searcher(index: Path):
+    from search_api.app import load_models
+    from search_api.config import Settings
+    from search_api.search import Searcher
+
+    settings = Settings(index_dir=index)
+    return Searcher(index, load_models(settings.models), per_article=settings.per_article,
+                    candidates=settings.candidates)
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from search_api.app import to_public
+    from search_api.schemas import SearchRequest, SearchResponse
+
+    request = SearchRequest(q=args.text, k=args.k, mode=args.mode)
+    searcher = open_searcher(args.index)
+    outcome = searcher.search(request.q, k=request.k, mode=request.mode)
+    took = sum(outcome.timings.values())
+    response = SearchResponse(query=request.q, mode=request.mode, took_ms=round(took, 2),
+                              results=[to_public(h, i, searcher) for i, h in enumerate(outcome.hits, 1)])
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    print(f"{len(response.results)} results for {request.q!r} in {took:.0f} ms\n")
+    for hit in response.results:
+        print(f"{hit.rank:>2}. {hit.title or hit.doc_id}  [{hit.date or 'undated'} · {hit.lang} · {hit.score:.3f}]")
+        print(textwrap.indent(textwrap.fill(_terminal_marks(hit.text, hit.matches), 72), "    "))
+        print(f"    {hit.link}" + (f"  {hit.source.url}" if hit.source.url else "") + "\n")
+    return 0
+
+
+def _terminal_marks(text: str, spans: list[tuple[int, int]]) -> str:
+    bold = sys.stdout.isatty()
+    out, pos = [], 0
+    for start, end in spans:
+        out += [text[pos:start], "\033[1;33m" if bold else "[", text[start:end], "\033[0m" if bold else "]"]
+        pos = end
+    return "".join(out + [text[pos:]]).replace("\n", " ")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from search_api.evaluate import evaluate, format_table, load_queries
+
+    searcher = open_searcher(args.index)
+    configs = [("hybrid", "hybrid", None)]
+    if args.peers:
+        configs += [("bm25", "lexical", None)] + [(n, "dense", (n,)) for n in searcher.embedders]
+    results = {}
+    for path in args.queries:
+        queries = load_queries(path)
+        for name, mode, only in configs:
+            result = evaluate(searcher, queries, mode=mode, only=only)
+            results[f"{path.stem}:{name}" if len(args.queries) > 1 else name] = result
+    print(format_table(results))
+    if args.json:
+        summary = {k: {"overall": v["overall"], "by_lang": v["by_lang"]} for k, v in results.items()}
+        args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return 0

@@ -1,0 +1,24 @@
+"""Server settings from NEWSSEARCH_* environment variables, loaded once per app."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSSEARCH_", frozen=True)
+
+    index_dir: Path = Field(Path("index"), description="index directory built by `python -m indexer build`")
+    models: tuple[str, ...] = Field(("use", "e5"), description="embedders to load: use, e5, st:<name-or-path>")
+    per_article: int = Field(2, ge=1, le=100, description="at most this many passages per article in a result list")
+    candidates: int = Field(100, ge=10, le=5000, description="candidates each signal contributes before fusion")
+    max_k: int = Field(100, ge=1, le=1000, description="largest k a client may ask for")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,223 @@
+"""The searcher: dense + BM25 candidates, query-aware fusion, filters and result hygiene."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from indexer import store
+from indexer.embed import Embedder
+from indexer.lexical import LexicalIndex, tokenize
+from indexer.normalize import fingerprint
+from search_api.fusion import fuse, profile_query, signal_weights
+from search_api.highlight import match_spans
+
+Mode = Literal["hybrid", "dense", "lexical"]
+NEAR_DUPLICATE = 0.6  # character-bigram Jaccard above which two passages say the same thing
+
+
+class ArticleNotFoundError(KeyError):
+    """No article with that id in the index."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    lang: str | None = None
+    source: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def active(self) -> bool:
+        return any((self.lang, self.source, self.date_from, self.date_to))
+
+
+@dataclass
+class Hit:
+    row: int
+    score: float
+    passage_id: str
+    text: str
+    lang: str
+    doc_id: str
+    position: int
+    article: store.ArticleRow
+    spans: list[tuple[int, int]]
+    also_in: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class Signal:
+    """One signal's candidates for a query: rows, their scores, and what scores any other row."""
+
+    rows: np.ndarray
+    top_scores: np.ndarray
+    query: np.ndarray  # the query vector, or for BM25 the score of every row
+
+
+@dataclass
+class Outcome:
+    hits: list[Hit]
+    timings: dict[str, float]
+    weights: dict[str, float]
+
+
+class Searcher:
+    def __init__(self, index_dir: Path, embedders: Mapping[str, Embedder], *, per_article: int = 2,
+                 candidates: int = 100) -> None:
+        self.build_dir = store.live_dir(index_dir)
+        self.manifest = store.read_manifest(index_dir)
+        self.embedders = check_models(self.manifest, embedders)
+        self.vectors = {name: store.read_vectors(self.build_dir, name) for name in self.embedders}
+        self.lexical = LexicalIndex.load(self.build_dir)
+        self.per_article = per_article
+        self.candidates = candidates
+        self._load_rows()
+
+    def _load_rows(self) -> None:
+        conn = store.open_db(self.build_dir)
+        try:
+            rows = conn.execute("SELECT * FROM passages ORDER BY row").fetchall()
+            self.articles = {r["doc_id"]: store.ArticleRow(**dict(r))
+                             for r in conn.execute("SELECT * FROM articles")}
+            occ = conn.execute("SELECT passage_id, doc_id, position FROM occurrences "
+                               "ORDER BY doc_id, position").fetchall()
+        finally:
+            conn.close()
+        self.passages = [(r["passage_id"], r["text"], r["lang"], r["doc_id"], r["position"]) for r in rows]
+        self.occurrences: dict[str, list[tuple[str, int]]] = {}
+        self.article_rows: dict[str, list[tuple[int, str]]] = {}
+        row_of = {p[0]: i for i, p in enumerate(self.passages)}
+        for o in occ:
+            self.occurrences.setdefault(o["passage_id"], []).append((o["doc_id"], o["position"]))
+            self.article_rows.setdefault(o["doc_id"], []).append((o["position"], row_of[o["passage_id"]]))
+
+    @property
+    def size(self) -> int:
+        return len(self.passages)
+
+    def search(self, query: str, k: int = 10, mode: Mode = "hybrid", filters: Filters | None = None,
+               only: tuple[str, ...] | None = None) -> Outcome:
+        """Top-k passages; `only` restricts retrieval to some signals (used to measure each alone)."""
+        filters = filters or Filters()
+        timings: dict[str, float] = {}
+        tokens = tokenize(query)
+        profile = profile_query(query, self.lexical.coverage(tokens), len(tokens))
+        n = min(self.size, max(self.candidates, 5 * k) * (4 if filters.active() else 1))
+        signals = self._retrieve(query, tokens, mode, n, timings)
+        if only is not None:
+            signals = {name: s for name, s in signals.items() if name in only}
+        t0 = time.perf_counter()
+        rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
+                else np.zeros(0, np.int64))
+        weights = signal_weights(profile, list(signals))
+        cand = {name: self._score_rows(name, rows, s.query) for name, s in signals.items()}
+        fused = fuse(cand, {name: s.top_scores for name, s in signals.items()}, weights)
+        order = rows[np.argsort(-fused, kind="stable")]
+        score_of = dict(zip(rows.tolist(), fused.tolist()))
+        timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        hits = self._select(order, score_of, k, filters, tokens)
+        timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
+        return Outcome(hits=hits, timings=timings, weights=weights)
+
+    def _retrieve(self, query: str, tokens: list[str], mode: Mode, n: int,
+                  timings: dict[str, float]) -> dict[str, Signal]:
+        top: dict[str, Signal] = {}
+        if mode in ("hybrid", "dense"):
+            for name, embedder in self.embedders.items():
+                t0 = time.perf_counter()
+                qv = embedder.encode([query], is_query=True)
+                timings[f"embed_{name}_ms"] = (time.perf_counter() - t0) * 1000
+                t0 = time.perf_counter()
+                scores, ids = self.vectors[name].search(qv, n)
+                timings[f"search_{name}_ms"] = (time.perf_counter() - t0) * 1000
+                keep = ids[0] >= 0
+                top[name] = Signal(ids[0][keep], scores[0][keep], qv[0])
+        if mode in ("hybrid", "lexical") and tokens:
+            t0 = time.perf_counter()
+            scores = self.lexical.scores(tokens)
+            best = np.argpartition(-scores, min(n, scores.size) - 1)[:n] if scores.size else np.zeros(0, int)
+            best = best[scores[best] > 0]
+            timings["search_bm25_ms"] = (time.perf_counter() - t0) * 1000
+            if best.size:
+                top["bm25"] = Signal(best, scores[best], scores)
+        return top
+
+    def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        if name == "bm25":
+            return query[rows]  # for BM25 the "query" slot carries the full score array
+        vectors = self.vectors[name].reconstruct_batch(rows.astype(np.int64))
+        return vectors @ query
+
+    def _select(self, order: np.ndarray, score_of: dict[int, float], k: int, filters: Filters,
+                tokens: list[str]) -> list[Hit]:
+        """Best-first, skipping filtered rows, near-duplicates and an article's extra passages."""
+        hits: list[Hit] = []
+        per_doc: dict[str, int] = {}
+        grams: list[set[str]] = []
+        for row in order.tolist():
+            pid, text, lang, doc_id, position = self.passages[row]
+            article = self.articles[doc_id]
+            if not self._passes(filters, lang, article) or per_doc.get(doc_id, 0) >= self.per_article:
+                continue
+            g = _bigrams(text)
+            if any(_jaccard(g, other) > NEAR_DUPLICATE for other in grams):
+                continue
+            grams.append(g)
+            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+            also = [o for o in self.occurrences.get(pid, []) if o[0] != doc_id]
+            hits.append(Hit(row, score_of[row], pid, text, lang, doc_id, position, article,
+                            match_spans(text, tokens), also))
+            if len(hits) == k:
+                break
+        return hits
+
+    @staticmethod
+    def _passes(filters: Filters, lang: str, article: store.ArticleRow) -> bool:
+        if filters.lang and lang != filters.lang:
+            return False
+        if filters.source:
+            needle = filters.source.lower()
+            if not any(needle in (v or "").lower() for v in (article.path, article.source, article.url)):
+                return False
+        if filters.date_from and (not article.date or article.date < filters.date_from):
+            return False
+        return not (filters.date_to and (not article.date or article.date > filters.date_to))
+
+    def article(self, doc_id: str) -> tuple[store.ArticleRow, list[tuple[int, str, str]]]:
+        """The article's metadata and its passages in order: (position, passage_id, text)."""
+        if doc_id not in self.articles:
+            raise ArticleNotFoundError(doc_id)
+        rows = sorted(self.article_rows.get(doc_id, []))
+        return self.articles[doc_id], [(pos, self.passages[r][0], self.passages[r][1]) for pos, r in rows]
+
+
+def check_models(manifest: dict, embedders: Mapping[str, Embedder]) -> dict[str, Embedder]:
+    """The embedders the index needs, or IndexMismatchError naming what differs."""
+    needed = manifest.get("models", {})
+    chosen = {}
+    for name, meta in needed.items():
+        embedder = embedders.get(name)
+        if embedder is None:
+            raise store.IndexMismatchError(f"index needs model {name!r} ({meta.get('model_id')}), "
+                                           f"server has {sorted(embedders)}")
+        if embedder.model_id != meta.get("model_id") or embedder.dim != meta.get("dim"):
+            raise store.IndexMismatchError(
+                f"index built with {name}={meta.get('model_id')} (dim {meta.get('dim')}), server has "
+                f"{embedder.model_id} (dim {embedder.dim}): rebuild the index or change the server's models")
+        chosen[name] = embedder
+    return chosen
+
+
+def _bigrams(text: str) -> set[str]:
+    fp = fingerprint(text)
+    return {fp[i:i + 2] for i in range(len(fp) - 1)} or {fp}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0

@@ -1,0 +1,44 @@
+import pytest
+
+from indexer.chunk import chunk_blocks, passage_id, split_paragraph
+from indexer.clean import Block
+
+LONG_ZH = "".join(f"这是第{i}个句子，内容关于太平洋岛国的警务合作与发展。" for i in range(40))
+LONG_EN = " ".join(f"This is sentence number {i} about police cooperation in the Pacific." for i in range(30))
+
+
+@pytest.mark.parametrize("text", [LONG_ZH, LONG_EN])
+@pytest.mark.parametrize("max_chars", [120, 400])
+def test_split_paragraph_respects_limit_and_sentence_ends(text, max_chars):
+    pieces = split_paragraph(text, max_chars)
+    assert all(len(p) <= max_chars for p in pieces)
+    assert all(p.endswith(("。", ".")) for p in pieces)
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+    # balanced: no tiny tail piece
+    assert min(len(p) for p in pieces) > max_chars / 4
+
+
+def test_overlong_sentence_is_cut_at_clauses():
+    sentence = "，".join(["一个很长的分句"] * 80) + "。"
+    pieces = split_paragraph(sentence, 100)
+    assert all(len(p) <= 100 for p in pieces)
+    assert "".join(pieces) == sentence
+
+
+def test_chunk_blocks_attaches_heading_and_keeps_positions():
+    blocks = [Block("斐济决定恢复与中国的警务合作。", heading="警务合作"), Block(LONG_ZH)]
+    passages = chunk_blocks("doc", blocks, max_chars=200)
+    assert passages[0].text == "警务合作\n斐济决定恢复与中国的警务合作。"
+    assert [p.position for p in passages] == list(range(len(passages)))
+    assert all(p.doc_id == "doc" for p in passages)
+    assert passages[0].lang == "zh-Hans"
+
+
+def test_stray_short_line_joins_previous_passage():
+    passages = chunk_blocks("doc", [Block("斐济决定恢复与中国的警务合作，两国将决定如何执行协议。"), Block("(外交部)")])
+    assert len(passages) == 1 and passages[0].text.endswith("(外交部)")
+
+
+def test_passage_id_is_script_and_punctuation_insensitive():
+    assert passage_id("聯合國維和行動。") == passage_id("联合国 维和行动")
+    assert passage_id("联合国") != passage_id("维和行动")

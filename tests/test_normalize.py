@@ -1,0 +1,44 @@
+import pytest
+
+from indexer.normalize import detect_lang, fingerprint, normalize, strip_pinyin, tidy
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("常務(wù)副部長(zhǎng)", "常務副部長"),
+    ("聯(lián)合國(guó)", "聯合國"),
+    ("職業美式足球聯盟(NFL)比賽", "職業美式足球聯盟(NFL)比賽"),
+    ("卫星通讯社(Sputnik)统计", "卫星通讯社(Sputnik)统计"),
+    ("維和(警察)國際研討會", "維和(警察)國際研討會"),
+    ("English (wù) after a space stays", "English (wù) after a space stays"),
+    ("全角括号（guó）也去掉", "全角括号也去掉"),
+])
+def test_strip_pinyin(raw, expected):
+    assert strip_pinyin(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("聯合國維和行動", "联合国维和行动"),
+    ("ＡＢＣ\u3000１２３", "abc 123"),
+    ("  Jen   Daskal ", "jen daskal"),
+    ("常務(wù)副部長", "常务副部长"),
+])
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_fingerprint_ignores_punctuation_script_and_space():
+    assert fingerprint("中國, 聯合國！") == fingerprint("中国联合国") == "中国联合国"
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("中国是联合国维和行动的第二大出资国", "zh-Hans"),
+    ("中國是聯合國維和行動的第二大出資國", "zh-Hant"),
+    ("Which US official led the delegation?", "en"),
+    ("美国总统副助理Jen Daskal说", "zh-Hans"),
+])
+def test_detect_lang(text, lang):
+    assert detect_lang(text) == lang
+
+
+def test_tidy_drops_zero_width_and_replacement_chars():
+    assert tidy("中美\u200b国旗\ufffd\u3000 约翰") == "中美国旗 约翰"

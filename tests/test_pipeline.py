@@ -1,0 +1,103 @@
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer import FORMAT_VERSION, store
+from indexer.config import IndexConfig
+from indexer.pipeline import NothingToIndexError, build_index
+from tests.conftest import FakeEmbedder
+
+
+def test_build_writes_manifest_db_and_vectors(built_index):
+    config, summary, embedders = built_index
+    live = store.live_dir(config.index_dir)
+    manifest = json.loads((live / "manifest.json").read_text())
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["models"] == {"fake": {"model_id": "fake-bigram-64", "dim": 64},
+                                  "fake2": {"model_id": "fake-bigram-32", "dim": 32}}
+    assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
+    assert manifest["counts"]["passages"] == summary.passages
+    assert summary.articles == 7
+    assert {(w, r.split(" ")[0]) for w, r in summary.skipped} >= {("empty.txt", "empty"), ("binary.txt", "binary")}
+    for name in embedders:
+        assert store.read_vectors(live, name).ntotal == summary.passages
+
+
+def test_duplicate_passages_are_stored_once_with_every_source(built_index):
+    config, summary, _ = built_index
+    conn = sqlite3.connect(store.live_dir(config.index_dir) / store.DB)
+    texts = [t for (t,) in conn.execute("SELECT text FROM passages")]
+    assert len(texts) == len(set(texts))
+    # the summit paragraph is in a_utf8.txt and in d.jsonl (j3); Big5 and UTF-16 copies of article B too
+    docs = {d for (d,) in conn.execute(
+        "SELECT o.doc_id FROM occurrences o JOIN passages p USING (passage_id) WHERE p.text LIKE '%海底电缆%'")}
+    assert docs == {"a_utf8", "j3"}
+    assert summary.duplicates >= 2
+
+
+def test_faiss_matches_numpy_brute_force(built_index):
+    config, _, embedders = built_index
+    live = store.live_dir(config.index_dir)
+    index = store.read_vectors(live, "fake")
+    vectors = index.reconstruct_n(0, index.ntotal)
+    rng = np.random.default_rng(0)
+    queries = rng.normal(size=(5, 64)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    scores, ids = index.search(queries, 5)
+    expected = np.argsort(-(queries @ vectors.T), axis=1)[:, :5]
+    np.testing.assert_array_equal(ids, expected)
+    np.testing.assert_allclose(scores, np.take_along_axis(queries @ vectors.T, expected, axis=1), rtol=1e-5)
+
+
+def test_rebuild_reuses_cached_embeddings(built_index):
+    config, summary, embedders = built_index
+    fresh = [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
+    again = build_index(config, fresh)
+    assert again.reused == {"fake": summary.passages, "fake2": summary.passages}
+    assert fresh[0].calls == 0
+
+
+def test_failed_build_keeps_the_last_good_index(built_index):
+    config, _, _ = built_index
+    before = store.live_dir(config.index_dir)
+
+    class Broken(FakeEmbedder):
+        def encode(self, texts, *, is_query=False):
+            raise RuntimeError("model crashed")
+
+    with pytest.raises(RuntimeError, match="model crashed"):
+        build_index(IndexConfig(sources=config.sources, index_dir=config.index_dir, models=("broken",),
+                                show_progress=False), [Broken("broken", dim=16)])
+    assert store.live_dir(config.index_dir) == before
+    assert [p.name for p in (config.index_dir / store.BUILDS).iterdir()] == [before.name]
+
+
+def test_second_concurrent_build_is_refused(built_index):
+    config, _, embedders = built_index
+    with store.build_lock(config.index_dir):
+        with pytest.raises(store.IndexLockedError, match="another build is running"):
+            build_index(config, list(embedders.values()))
+
+
+def test_nothing_to_index_fails_clearly(tmp_path: Path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "empty.txt").write_bytes(b"")
+    config = IndexConfig(sources=(tmp_path / "src",), index_dir=tmp_path / "idx", models=("fake",),
+                         show_progress=False)
+    with pytest.raises(NothingToIndexError, match="1 input"):
+        build_index(config, [FakeEmbedder()])
+    assert not (tmp_path / "idx" / store.CURRENT).exists()
+
+
+def test_missing_index_error_says_how_to_build(tmp_path: Path):
+    with pytest.raises(store.IndexNotFoundError, match="python -m indexer build"):
+        store.live_dir(tmp_path)
+
+
+def test_current_is_a_relative_symlink(built_index):
+    config, _, _ = built_index
+    assert not os.readlink(config.index_dir / store.CURRENT).startswith("/")

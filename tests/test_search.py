@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from indexer.store import IndexMismatchError
+from search_api.fusion import QueryProfile, fuse, normalise, signal_weights
+from search_api.highlight import highlight, match_spans
+from search_api.search import Filters, Searcher
+from tests.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def searcher(built_index) -> Searcher:
+    config, _, embedders = built_index
+    return Searcher(config.index_dir, embedders)
+
+
+def test_chinese_query_finds_passage_in_either_script(searcher):
+    for query in ("中国是联合国维和行动第二大出资国", "中國是聯合國維和行動第二大出資國"):
+        top = searcher.search(query, k=3).hits[0]
+        assert "第二大出資國" in top.text
+        assert top.spans, "matched terms are reported"
+
+
+def test_duplicate_passage_is_returned_once_and_lists_other_sources(searcher):
+    hits = searcher.search("拜登 太平洋岛国 海底电缆", k=10).hits
+    summit = [h for h in hits if "海底电缆" in h.text]
+    assert len(summit) == 1
+    assert {summit[0].doc_id, *(d for d, _ in summit[0].also_in)} == {"a_utf8", "j3"}
+
+
+def test_at_most_per_article_passages(built_index):
+    config, _, embedders = built_index
+    searcher = Searcher(config.index_dir, embedders, per_article=1)
+    docs = [h.doc_id for h in searcher.search("中国 警务 合作 峰会", k=10).hits]
+    assert len(docs) == len(set(docs))
+
+
+@pytest.mark.parametrize("filters, check", [
+    (Filters(lang="zh-Hant"), lambda h: h.lang == "zh-Hant"),
+    (Filters(source="example"), lambda h: "example" in (h.article.url or "") + (h.article.source or "")),
+    (Filters(date_from="2023-09-01"), lambda h: h.article.date >= "2023-09-01"),
+    (Filters(date_to="2023-12-31"), lambda h: h.article.date <= "2023-12-31"),
+])
+def test_filters(searcher, filters, check):
+    hits = searcher.search("中国 合作 峰会 安全", k=10, filters=filters).hits
+    assert hits and all(check(h) for h in hits)
+
+
+@pytest.mark.parametrize("mode, signals", [("lexical", {"bm25"}), ("dense", {"fake", "fake2"})])
+def test_modes_use_only_their_signals(searcher, mode, signals):
+    assert set(searcher.search("维和行动", k=3, mode=mode).weights) == signals
+
+
+def test_query_with_no_known_terms_in_lexical_mode_returns_nothing(searcher):
+    assert searcher.search("zzzqqq", k=5, mode="lexical").hits == []
+
+
+def test_server_refuses_index_built_with_other_models(built_index):
+    config, _, _ = built_index
+    with pytest.raises(IndexMismatchError, match="fake-bigram-64"):
+        Searcher(config.index_dir, {"fake": FakeEmbedder("fake", dim=16), "fake2": FakeEmbedder("fake2", 32)})
+    with pytest.raises(IndexMismatchError, match="needs model 'fake2'"):
+        Searcher(config.index_dir, {"fake": FakeEmbedder("fake")})
+
+
+def _profile(cjk: float, coverage: float) -> QueryProfile:
+    return QueryProfile(lang="en" if cjk < 0.5 else "zh-Hans", cjk=cjk, coverage=coverage, n_tokens=5)
+
+
+def test_weights_follow_the_query_language():
+    zh = signal_weights(_profile(1.0, 1.0), ["use", "e5", "bm25"])
+    en = signal_weights(_profile(0.0, 1.0), ["use", "e5", "bm25"])
+    assert en["use"] > zh["use"]
+    assert zh["bm25"] > en["bm25"]
+    assert sum(zh.values()) == pytest.approx(1.0)
+
+
+def test_lexical_weight_vanishes_when_the_corpus_lacks_the_query_terms():
+    weights = signal_weights(_profile(0.0, 0.0), ["use", "e5", "bm25"])
+    assert weights["bm25"] == 0.0
+
+
+def test_normalise_and_fuse():
+    top = np.array([0.9, 0.5])
+    np.testing.assert_allclose(normalise(np.array([0.9, 0.7, 0.1]), top), [1.0, 0.5, 0.0])
+    fused = fuse({"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])},
+                 {"a": np.array([1.0, 0.0]), "b": np.array([1.0, 0.0])}, {"a": 0.7, "b": 0.3})
+    np.testing.assert_allclose(fused, [0.7, 0.3])
+
+
+@pytest.mark.parametrize("text, terms, marked", [
+    ("中國是聯合國維和行動第二大出資國", ["联合国", "维和"], ["聯合國維和"]),
+    ("Chief of the Philippine National Police", ["police", "philippine"], ["Philippine", "Police"]),
+    ("bonus for US officials", ["us"], ["US"]),
+    ("ＮＦＬ比赛", ["nfl"], ["ＮＦＬ"]),
+])
+def test_match_spans_in_both_scripts(text, terms, marked):
+    assert [text[s:e] for s, e in match_spans(text, terms)] == marked
+
+
+def test_highlight_escapes_html():
+    assert highlight("<b>中国</b>", [(3, 5)]) == "&lt;b&gt;<mark>中国</mark>&lt;/b&gt;"
