@@ -12,6 +12,8 @@ import numpy as np
 from indexer.normalize import normalize
 
 BM25_DIR = "bm25"
+# Recorded in the manifest: an index tokenised differently cannot be queried with this code.
+TOKENIZER = "jieba+cjk-bigrams/opencc-t2s/nfkc/v1"
 
 
 @lru_cache(maxsize=1)
@@ -30,11 +32,26 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_CHINESE)
 
 
-def tokenize(text: str) -> list[str]:
-    """Search-mode jieba tokens (words plus their sub-words) so 'Traditional' and 'partial' queries match."""
-    tokens = _jieba().lcut_for_search(normalize(text))
+def words(text: str) -> list[str]:
+    """jieba words of the matching form, without punctuation and stopwords (also the highlight terms)."""
     stop = stopwords()
-    return [t for t in (tok.strip() for tok in tokens) if t and any(c.isalnum() for c in t) and t not in stop]
+    tokens = (t.strip() for t in _jieba().lcut(normalize(text)))
+    return [t for t in tokens if t and any(c.isalnum() for c in t) and t not in stop]
+
+
+def tokenize(text: str) -> list[str]:
+    """Words plus overlapping CJK character bigrams.
+
+    jieba's dictionary misses many names (and segments Traditional-script names differently once
+    converted), so a name it splits oddly would not match; its bigrams still do.
+    """
+    norm = normalize(text)
+    bigrams = [norm[i:i + 2] for i in range(len(norm) - 1) if _is_cjk(norm[i]) and _is_cjk(norm[i + 1])]
+    return words(text) + [b for b in bigrams if b not in stopwords()]
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
 
 
 class LexicalIndex:

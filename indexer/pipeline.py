@@ -16,7 +16,7 @@ from indexer.clean import clean_text, corpus_boilerplate, find_date
 from indexer.config import IndexConfig
 from indexer.embed import Embedder
 from indexer.html import html_to_text
-from indexer.lexical import LexicalIndex
+from indexer.lexical import TOKENIZER, LexicalIndex
 from indexer.load import Article, LoadReport, load_articles
 from indexer.normalize import detect_lang
 
@@ -143,7 +143,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     store.write_manifest(build_dir, {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "models": models,
-        "lexical": {"method": "bm25s", "tokenizer": "jieba-search+opencc-t2s+nfkc"},
+        "lexical": {"method": "bm25s", "tokenizer": TOKENIZER},
         "chunking": config.chunking(),
         "counts": {"articles": len(corpus.articles), "passages": len(passages)},
         "corpus_fingerprint": hashlib.sha1("".join(sorted(corpus.passages)).encode()).hexdigest(),

@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, load_embedder
-from indexer.store import IndexMismatchError, IndexNotFoundError
+from indexer.store import IndexNotFoundError, live_dir
 from search_api import schemas
 from search_api.config import Settings, get_settings
 from search_api.highlight import highlight
+from search_api.middleware import ApiKeyMiddleware, BodyLimitMiddleware
 from search_api.pages import render_article
+from search_api.reload import IndexWatcher
 from search_api.search import ArticleNotFoundError, Filters, Hit, Searcher
 
 log = logging.getLogger("search_api")
@@ -28,25 +31,30 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedder] | None = None) -> FastAPI:
     """The app; tests pass settings and small fake embedders, production loads the real models."""
 
+    settings = settings or get_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.settings = settings or get_settings()
-        app.state.searcher = None
-        app.state.unavailable = "index is loading"
+        models = embedders if embedders is not None else load_models(settings.models)
+        app.state.settings = settings
+        app.state.watcher = IndexWatcher(settings.index_dir, lambda: Searcher(
+            settings.index_dir, models, per_article=settings.per_article, candidates=settings.candidates))
         try:
-            models = embedders if embedders is not None else load_models(app.state.settings.models)
-            app.state.searcher = Searcher(app.state.settings.index_dir, models,
-                                          per_article=app.state.settings.per_article,
-                                          candidates=app.state.settings.candidates)
-            app.state.unavailable = None
-            log.info("index loaded: %d passages from %s", app.state.searcher.size, app.state.searcher.build_dir)
-        except (IndexNotFoundError, IndexMismatchError) as exc:
-            app.state.unavailable = str(exc)
-            log.error("index refused: %s", exc)
+            live_dir(settings.index_dir)
+        except IndexNotFoundError as exc:
+            app.state.watcher.error = str(exc)
+            log.error("%s", exc)
+        app.state.watcher.reload()
         yield
 
     app = FastAPI(title="News Search", version="0.1.0", lifespan=lifespan,
                   description="Multilingual semantic search over a Chinese news archive.")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["content-type", "x-api-key"])
+    if settings.api_key:
+        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_routes(app)
 
@@ -64,10 +72,16 @@ def load_models(specs: tuple[str, ...]) -> dict[str, Embedder]:
 
 
 def searcher_of(request: Request) -> Searcher:
-    searcher = request.app.state.searcher
-    if searcher is None:
-        raise HTTPException(status_code=503, detail=f"search unavailable: {request.app.state.unavailable}")
-    return searcher
+    """The live searcher; a newly published index is picked up in the background."""
+    watcher: IndexWatcher = request.app.state.watcher
+    if request.app.state.settings.watch_index and watcher.stale():
+        if watcher.searcher is None:
+            watcher.reload()
+        else:
+            watcher.reload_in_background()
+    if watcher.searcher is None:
+        raise HTTPException(status_code=503, detail=f"search unavailable: {watcher.error}")
+    return watcher.searcher
 
 
 def register_routes(app: FastAPI) -> None:
@@ -76,6 +90,15 @@ def register_routes(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.post("/admin/reload", response_model=schemas.ReloadResult, responses=errors)
+    def reload(request: Request) -> schemas.ReloadResult:
+        """Load the index that `index/current` points at now (a bad one is refused, the old one stays)."""
+        watcher: IndexWatcher = request.app.state.watcher
+        swapped = watcher.reload()
+        searcher_of(request)
+        return schemas.ReloadResult(reloaded=swapped, serving=watcher.loaded_target or "",
+                                    refused=watcher.refused_target)
 
     @app.get("/health", response_model=schemas.Health, responses=errors)
     def health(request: Request) -> schemas.Health:

@@ -16,7 +16,10 @@ class Settings(BaseSettings):
     models: tuple[str, ...] = Field(("use", "e5"), description="embedders to load: use, e5, st:<name-or-path>")
     per_article: int = Field(2, ge=1, le=100, description="at most this many passages per article in a result list")
     candidates: int = Field(100, ge=10, le=5000, description="candidates each signal contributes before fusion")
-    max_k: int = Field(100, ge=1, le=1000, description="largest k a client may ask for")
+    api_key: str | None = Field(None, description="if set, every endpoint but /health needs header X-API-Key")
+    cors_origins: tuple[str, ...] = Field((), description="origins allowed to call the API from a browser")
+    max_body_bytes: int = Field(16_384, ge=1024, description="largest request body accepted")
+    watch_index: bool = Field(True, description="pick up a rebuilt index without a restart")
 
 
 @lru_cache(maxsize=1)

@@ -86,5 +86,11 @@ class Health(BaseModel):
     built_at: str | None
 
 
+class ReloadResult(BaseModel):
+    reloaded: bool
+    serving: str
+    refused: str | None = None
+
+
 class ErrorBody(BaseModel):
     detail: str

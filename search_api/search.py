@@ -12,7 +12,7 @@ import numpy as np
 
 from indexer import store
 from indexer.embed import Embedder
-from indexer.lexical import LexicalIndex, tokenize
+from indexer.lexical import TOKENIZER, LexicalIndex, tokenize, words
 from indexer.normalize import fingerprint
 from search_api.fusion import fuse, profile_query, signal_weights
 from search_api.highlight import match_spans
@@ -72,6 +72,9 @@ class Searcher:
         self.build_dir = store.live_dir(index_dir)
         self.manifest = store.read_manifest(index_dir)
         self.embedders = check_models(self.manifest, embedders)
+        if self.manifest.get("lexical", {}).get("tokenizer") != TOKENIZER:
+            raise store.IndexMismatchError(f"index tokenised with {self.manifest.get('lexical')}, server uses "
+                                           f"{TOKENIZER}: rebuild the index")
         self.vectors = {name: store.read_vectors(self.build_dir, name) for name in self.embedders}
         self.lexical = LexicalIndex.load(self.build_dir)
         self.per_article = per_article
@@ -121,7 +124,7 @@ class Searcher:
         score_of = dict(zip(rows.tolist(), fused.tolist()))
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        hits = self._select(order, score_of, k, filters, tokens)
+        hits = self._select(order, score_of, k, filters, words(query))
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
         return Outcome(hits=hits, timings=timings, weights=weights)
 
@@ -155,7 +158,7 @@ class Searcher:
         return vectors @ query
 
     def _select(self, order: np.ndarray, score_of: dict[int, float], k: int, filters: Filters,
-                tokens: list[str]) -> list[Hit]:
+                terms: list[str]) -> list[Hit]:
         """Best-first, skipping filtered rows, near-duplicates and an article's extra passages."""
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
@@ -172,7 +175,7 @@ class Searcher:
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
             also = [o for o in self.occurrences.get(pid, []) if o[0] != doc_id]
             hits.append(Hit(row, score_of[row], pid, text, lang, doc_id, position, article,
-                            match_spans(text, tokens), also))
+                            match_spans(text, terms), also))
             if len(hits) == k:
                 break
         return hits

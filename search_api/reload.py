@@ -1,0 +1,66 @@
+"""Hot reload: notice a newly published index and swap it in without failing in-flight requests."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from indexer.store import CURRENT
+from search_api.search import Searcher
+
+log = logging.getLogger("search_api.reload")
+
+
+class IndexWatcher:
+    """Tracks which build `index/current` points at and reloads when that changes.
+
+    A build publishes by atomically replacing the `current` symlink, so comparing its target is
+    enough; a new index that fails to load is refused and the old searcher keeps serving.
+    """
+
+    def __init__(self, index_dir: Path, load: Callable[[], Searcher]) -> None:
+        self.index_dir = index_dir
+        self._load = load
+        self._lock = threading.Lock()
+        self.loaded_target: str | None = None
+        self.refused_target: str | None = None
+        self.searcher: Searcher | None = None
+        self.error: str | None = "index is loading"
+
+    def target(self) -> str | None:
+        try:
+            return os.readlink(self.index_dir / CURRENT)
+        except OSError:
+            return None
+
+    def stale(self) -> bool:
+        target = self.target()
+        return target is not None and target not in (self.loaded_target, self.refused_target)
+
+    def reload(self) -> bool:
+        """Load the current build if it changed; True when a new searcher was swapped in."""
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is already loading it
+        try:
+            target = self.target()
+            if target is None or target in (self.loaded_target, self.refused_target):
+                return False
+            try:
+                searcher = self._load()
+            except Exception as exc:  # a corrupt or mismatched index must never take the server down
+                self.refused_target = target
+                log.error("refused index %s: %s", target, exc)
+                if self.searcher is None:
+                    self.error = str(exc)
+                return False
+            self.searcher, self.loaded_target, self.error = searcher, target, None
+            log.info("serving index %s (%d passages)", target, searcher.size)
+            return True
+        finally:
+            self._lock.release()
+
+    def reload_in_background(self) -> None:
+        threading.Thread(target=self.reload, name="index-reload", daemon=True).start()
