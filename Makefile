@@ -22,6 +22,7 @@ serve: setup
 
 ## Set up and run the whole test suite (lint, fast unit tests, real-model end-to-end tests).
 test: setup lint
+	@scripts/browser.sh
 	$(PY) -m pytest -q
 
 lint: setup

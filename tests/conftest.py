@@ -122,3 +122,16 @@ def built_index(tmp_path: Path, messy_corpus: Path, fake_embedders):
                          models=tuple(e.name for e in fake_embedders), show_progress=False)
     summary = build_index(config, fake_embedders)
     return config, summary, {e.name: e for e in fake_embedders}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> Path:
+    """seeds/ indexed with the real bundled models, once per test session."""
+    from indexer.cli import main as indexer_main
+
+    index = tmp_path_factory.mktemp("real") / "index"
+    assert indexer_main(["build", "--source", str(ROOT / "seeds"), "--index", str(index), "--quiet"]) == 0
+    return index

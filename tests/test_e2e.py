@@ -17,13 +17,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory) -> Path:
-    index = tmp_path_factory.mktemp("real") / "index"
-    assert indexer_main(["build", "--source", str(ROOT / "seeds"), "--index", str(index), "--quiet"]) == 0
-    return index
-
-
-@pytest.fixture(scope="session")
 def real_searcher(seed_index):
     from search_api.cli import open_searcher
 
