@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer import store
+from indexer.cache import EmbeddingCache
 from indexer.chunk import Passage, chunk_blocks
 from indexer.clean import clean_text, corpus_boilerplate, find_date
 from indexer.config import IndexConfig
@@ -19,6 +20,8 @@ from indexer.html import html_to_text
 from indexer.lexical import TOKENIZER, LexicalIndex
 from indexer.load import Article, LoadReport, load_articles
 from indexer.normalize import detect_lang
+
+CHECKPOINT_PASSAGES = 512  # embeddings written to the cache this often, so a crash loses little
 
 
 class NothingToIndexError(RuntimeError):
@@ -153,21 +156,28 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
 
 def embed_with_cache(config: IndexConfig, embedder: Embedder, passages: list[Passage],
                      summary: BuildSummary) -> np.ndarray:
-    """Embed only passages the live index has not embedded with this model before."""
-    cached = store.previous_vectors(config.index_dir, embedder.name, embedder.model_id)
+    """Embed only passages this model has not embedded before; finished batches survive a crash."""
+    from tqdm import tqdm
+
+    cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dim)
+    cached = cache.load()
     vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
     todo = [i for i, p in enumerate(passages) if p.passage_id not in cached]
     for i, p in enumerate(passages):
         if p.passage_id in cached:
             vectors[i] = cached[p.passage_id]
-    from tqdm import tqdm
-
     bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="passage", disable=not config.show_progress)
+    pending: list[int] = []
     for start in range(0, len(todo), config.batch_size):
         batch = todo[start:start + config.batch_size]
         vectors[batch] = embedder.encode([passages[i].text for i in batch])
+        pending += batch
+        if len(pending) >= CHECKPOINT_PASSAGES:
+            cache.append([passages[i].passage_id for i in pending], vectors[pending])
+            pending = []
         bar.update(len(batch))
     bar.close()
+    cache.compact([p.passage_id for p in passages], vectors)
     summary.embedded[embedder.name] = len(todo)
     summary.reused[embedder.name] = len(passages) - len(todo)
     return vectors

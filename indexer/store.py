@@ -143,22 +143,3 @@ def open_db(build_dir: Path) -> sqlite3.Connection:
 def write_manifest(build_dir: Path, manifest: dict) -> None:
     manifest = {"format_version": FORMAT_VERSION, **manifest}
     (build_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def previous_vectors(index_dir: Path, name: str, model_id: str) -> dict[str, np.ndarray]:
-    """passage_id -> vector from the live index when it used the same model (the embedding cache)."""
-    try:
-        build = live_dir(index_dir)
-        manifest = read_manifest(index_dir)
-    except (IndexNotFoundError, IndexMismatchError, ValueError, OSError):
-        return {}
-    if manifest.get("models", {}).get(name, {}).get("model_id") != model_id:
-        return {}
-    index = read_vectors(build, name)
-    conn = open_db(build)
-    try:
-        rows = conn.execute("SELECT row, passage_id FROM passages ORDER BY row").fetchall()
-    finally:
-        conn.close()
-    vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-    return {r["passage_id"]: vectors[r["row"]] for r in rows}

@@ -101,3 +101,35 @@ def test_missing_index_error_says_how_to_build(tmp_path: Path):
 def test_current_is_a_relative_symlink(built_index):
     config, _, _ = built_index
     assert not os.readlink(config.index_dir / store.CURRENT).startswith("/")
+
+
+def test_interrupted_build_resumes_without_redoing_finished_batches(tmp_path, messy_corpus, monkeypatch):
+    from indexer import pipeline
+
+    monkeypatch.setattr(pipeline, "CHECKPOINT_PASSAGES", 1)
+    config = IndexConfig(sources=(messy_corpus,), index_dir=tmp_path / "idx", models=("fake",), batch_size=2,
+                         show_progress=False)
+
+    class DiesAfterTwoBatches(FakeEmbedder):
+        def encode(self, texts, *, is_query=False):
+            if self.calls >= 4:
+                raise KeyboardInterrupt
+            return super().encode(texts, is_query=is_query)
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(config, [DiesAfterTwoBatches("fake")])
+    assert not (config.index_dir / store.CURRENT).exists()
+    resumed = FakeEmbedder("fake")
+    summary = build_index(config, [resumed])
+    assert summary.reused["fake"] == 4
+    assert resumed.calls == summary.passages - 4
+
+
+def test_deleted_articles_leave_the_index_and_the_cache(built_index):
+    config, summary, embedders = built_index
+    (config.sources[0] / "d.jsonl").unlink()
+    again = build_index(config, [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)])
+    assert again.articles == summary.articles - 2
+    from indexer.cache import EmbeddingCache
+
+    assert len(EmbeddingCache(config.index_dir, "fake-bigram-64", 64).load()) == again.passages

@@ -1,0 +1,57 @@
+"""Embedding cache keyed by passage content hash: unchanged passages are never embedded twice.
+
+Shards are written as batches finish, so a build that is interrupted (even by SIGKILL) resumes
+without redoing the batches it completed. A build compacts the cache to the passages it indexed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from indexer.load import ascii_slug
+
+CACHE_DIR = "cache"
+
+
+class EmbeddingCache:
+    def __init__(self, index_dir: Path, model_id: str, dim: int) -> None:
+        self.dir = index_dir / CACHE_DIR / f"{ascii_slug(model_id)}-{dim}"
+        self.dim = dim
+
+    def load(self) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        if not self.dir.is_dir():
+            return found
+        for shard in sorted(self.dir.glob("*.npz")):
+            try:
+                with np.load(shard) as data:
+                    ids, vectors = data["ids"], data["vectors"]
+            except (OSError, ValueError, KeyError, EOFError):
+                shard.unlink(missing_ok=True)  # a shard cut short by a crash: its batch is redone
+                continue
+            if vectors.shape[1:] == (self.dim,):
+                found.update(zip(ids.tolist(), vectors))
+        return found
+
+    def append(self, ids: list[str], vectors: np.ndarray) -> None:
+        if not ids:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"{uuid.uuid4().hex}.npz"
+        tmp = self.dir / f".{name}.tmp"
+        with open(tmp, "wb") as handle:
+            np.savez(handle, ids=np.array(ids), vectors=np.asarray(vectors, dtype=np.float32))
+        os.replace(tmp, self.dir / name)  # a shard is either whole or absent
+
+    def compact(self, ids: list[str], vectors: np.ndarray) -> None:
+        """Keep exactly these passages: deleted articles' vectors leave the cache."""
+        old = list(self.dir.glob("*.npz")) if self.dir.is_dir() else []
+        self.append(ids, vectors)
+        keep = {p.name for p in self.dir.glob("*.npz")} - {p.name for p in old}
+        for shard in old:
+            if shard.name not in keep:
+                shard.unlink(missing_ok=True)
