@@ -26,7 +26,7 @@ test: setup lint
 	$(PY) -m pytest -q
 
 lint: setup
-	$(PY) -m ruff check indexer search_api tests
+	$(PY) -m ruff check indexer search_api bench tests
 
 fast: setup
 	$(PY) -m pytest -q -m "not slow"
@@ -34,3 +34,7 @@ fast: setup
 ## Quality on the shared evaluation sets (needs ../shared/eval).
 eval: setup
 	scripts/eval.sh
+
+## Build cost and query latency on the news corpus (needs ../shared/eval; about an hour on 2 cores).
+bench: setup
+	$(PY) -m bench all

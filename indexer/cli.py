@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when the index exists and no source file is newer than it")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.add_argument("--summary-json", type=Path, metavar="FILE", help="also write the build summary as JSON")
     return parser
 
 
@@ -43,10 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.if_stale and is_fresh(config):
         print(f"index at {config.index_dir} is up to date")
         return 0
-    return run_build(config)
+    return run_build(config, args.summary_json)
 
 
-def run_build(config: IndexConfig) -> int:
+def run_build(config: IndexConfig, summary_json: Path | None = None) -> int:
     from indexer.embed import load_embedder
     from indexer.pipeline import NothingToIndexError, build_index
     from indexer.store import IndexLockedError
@@ -58,6 +61,8 @@ def run_build(config: IndexConfig) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print_summary(summary)
+    if summary_json:
+        summary_json.write_text(json.dumps(dataclasses.asdict(summary), indent=2), encoding="utf-8")
     return 0
 
 

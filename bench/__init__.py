@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers: index build cost and query latency on a news corpus."""

@@ -1,0 +1,76 @@
+"""`python -m bench build|query|all`: build cost and query latency, printed and saved as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+EVAL = Path("../shared/eval")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=fmt)
+    parser.add_argument("what", choices=("build", "query", "all"), help="which benchmark to run")
+    parser.add_argument("--corpus", type=Path, default=EVAL / "news" / "corpus.jsonl", help="JSONL corpus to index")
+    parser.add_argument("--work", type=Path, default=Path(".cache/bench"), help="where indexes are built")
+    parser.add_argument("--model", action="append", help="embedding signals [default: use e5]")
+    parser.add_argument("--zh-queries", type=Path, default=EVAL / "news" / "qrels.jsonl", help="Chinese queries")
+    parser.add_argument("--en-queries", type=Path, default=EVAL / "xquad" / "qrels_en.jsonl", help="English queries")
+    parser.add_argument("--n", type=int, default=100, help="queries per language")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--keep", action="store_true", help="reuse an existing index instead of a fresh build")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"), help="folder for the JSON results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import build, query
+
+    args = build_parser().parse_args(argv)
+    results: dict = {"corpus": str(args.corpus), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    index = args.work / "index"
+    if args.what in ("build", "all"):
+        results["build"] = build.run(args.corpus, args.work, args.model or ["use", "e5"], fresh=not args.keep)
+    if args.what in ("query", "all"):
+        queries = {"zh": query.load_queries(args.zh_queries, args.n), "en": query.load_queries(args.en_queries, args.n)}
+        results["in_process"] = query.in_process(index, queries)
+        results["http"] = query.over_http(index, queries, clients=args.clients)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(summarise(results))
+    print(f"\nraw numbers: {out}")
+    return 0
+
+
+def summarise(r: dict) -> str:
+    lines = [f"corpus: {r['corpus']}"]
+    if "build" in r:
+        b = r["build"]
+        full = b["full"]
+        lines.append(f"full build      {full['wall_s']:>8.1f} s   {full['articles']} articles, {full['passages']} "
+                     f"passages, peak {full['peak_rss_mb']:.0f} MB")
+        lines.append("  passages/s    " + ", ".join(f"{k}={v}" for k, v in full["passages_per_s"].items()))
+        lines.append(f"no-change build {b['no_change']['wall_s']:>8.1f} s")
+        lines.append(f"+100 articles   {b['plus_100']['wall_s']:>8.1f} s   embedded {b['plus_100']['embedded']}")
+        lines.append(f"index on disk   {b['index_mb']:>8.1f} MB (+ embedding cache {b['cache_mb']} MB)")
+    if "in_process" in r:
+        for lang, m in r["in_process"].items():
+            t, e = m["total_ms"], m["query_embedding_ms"]
+            lines.append(f"in-process {lang}   p50 {t['p50']:>6.1f} ms  p95 {t['p95']:>6.1f} ms   query embedding "
+                         f"p50 {e['p50']:.1f} ms   stages {m['stages_p50_ms']}")
+    if "http" in r:
+        h = r["http"]
+        for lang, m in h["sequential"].items():
+            emb = r["in_process"][lang]["query_embedding_ms"]["p50"]
+            lines.append(f"HTTP {lang}         p50 {m['p50']:>6.1f} ms  p95 {m['p95']:>6.1f} ms   "
+                         f"end-to-end / embedding = {m['p50'] / emb:.2f}")
+        c = h["concurrent"]
+        lines.append(f"HTTP {c['clients']} clients  {c['requests_per_s']} req/s  p50 {c['p50']} ms  p95 {c['p95']} ms  "
+                     f"errors {c['errors']}")
+        mem = h["server_memory"]
+        lines.append(f"server memory   {mem['rss_mb']} MB resident (peak {mem['peak_rss_mb']} MB)")
+    return "\n".join(lines)
