@@ -13,7 +13,8 @@ EVAL = Path("../shared/eval")
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=fmt)
-    parser.add_argument("what", choices=("build", "query", "all"), help="which benchmark to run")
+    parser.add_argument("what", choices=("build", "query", "ann", "all"), help="which benchmark to run")
+    parser.add_argument("--ann-vectors", type=int, default=120_000, help="vectors for the HNSW recall check")
     parser.add_argument("--corpus", type=Path, default=EVAL / "news" / "corpus.jsonl", help="JSONL corpus to index")
     parser.add_argument("--work", type=Path, default=Path(".cache/bench"), help="where indexes are built")
     parser.add_argument("--model", action="append", help="embedding signals [default: use e5]")
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         queries = {"zh": query.load_queries(args.zh_queries, args.n), "en": query.load_queries(args.en_queries, args.n)}
         results["in_process"] = query.in_process(index, queries)
         results["http"] = query.over_http(index, queries, clients=args.clients)
+    if args.what in ("ann", "all"):
+        from bench import ann
+
+        results["ann"] = ann.run(n=args.ann_vectors)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
@@ -73,4 +78,8 @@ def summarise(r: dict) -> str:
                      f"errors {c['errors']}")
         mem = h["server_memory"]
         lines.append(f"server memory   {mem['rss_mb']} MB resident (peak {mem['peak_rss_mb']} MB)")
+    if "ann" in r:
+        a = r["ann"]
+        lines.append(f"HNSW vs exact   recall@10 {a['recall@10']} at {a['vectors']} x {a['dim']}-d, "
+                     f"{a['hnsw_ms_per_query']} ms vs {a['exact_ms_per_query']} ms per query")
     return "\n".join(lines)

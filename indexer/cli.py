@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                             f"[default: {' '.join(DEFAULT_MODELS)}]")
     build.add_argument("--max-chars", type=int, default=400, help="split paragraphs longer than this")
     build.add_argument("--batch-size", type=int, default=32, help="passages per embedding batch")
+    build.add_argument("--ann-threshold", type=int, default=200_000,
+                       help="use an approximate (HNSW) vector index from this many passages on")
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when the index exists and no source file is newer than it")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -39,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = IndexConfig(sources=sources, index_dir=args.index, max_chars=args.max_chars,
                              models=tuple(args.model or DEFAULT_MODELS), batch_size=args.batch_size,
+                             ann_threshold=args.ann_threshold,
                              show_progress=not args.quiet)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

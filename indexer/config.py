@@ -20,6 +20,8 @@ class IndexConfig:
     min_chars: int = 20
     models: tuple[str, ...] = field(default=DEFAULT_MODELS)
     batch_size: int = 32
+    # Exact FAISS search below this many passages, HNSW (approximate, recall@10 ~0.99) above.
+    ann_threshold: int = 200_000
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -29,6 +31,9 @@ class IndexConfig:
             raise ValueError(f"min_chars must be in [0, max_chars), got {self.min_chars}")
         if not self.models:
             raise ValueError("at least one embedding model is required")
+
+    def vector_index(self, n: int) -> str:
+        return "flat-ip" if n < self.ann_threshold else "hnsw-ip"
 
     def chunking(self) -> dict[str, int]:
         return {"max_chars": self.max_chars, "min_chars": self.min_chars}

@@ -138,8 +138,9 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         t0 = time.perf_counter()
         vectors = embed_with_cache(config, embedder, passages, summary)
         summary.embed_seconds[embedder.name] = time.perf_counter() - t0
-        store.write_vectors(build_dir, embedder.name, vectors)
-        models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim}
+        store.write_vectors(build_dir, embedder.name, vectors, config.ann_threshold)
+        models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim,
+                                 "index": config.vector_index(len(vectors))}
     LexicalIndex.build(texts).save(build_dir)
     rows = [(i, p.passage_id, p.text, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
     store.write_db(build_dir, corpus.articles, rows, corpus.occurrences)

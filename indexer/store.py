@@ -107,19 +107,40 @@ def publish(index_dir: Path, build_dir: Path) -> Path:
     return final
 
 
-def write_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> None:
+# Exact search below this many passages (a few ms at 100k); HNSW above it.
+ANN_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+
+
+def make_vector_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD):
+    """Exact inner-product index for small corpora, HNSW for large ones."""
     import faiss
 
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     # Inner product == cosine: every embedder returns L2-normalised vectors.
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(build_dir / f"{name}.faiss"))
+    if len(vectors) < ann_threshold:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    else:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    index.add(vectors)
+    return index
+
+
+def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD) -> None:
+    import faiss
+
+    faiss.write_index(make_vector_index(vectors, ann_threshold), str(build_dir / f"{name}.faiss"))
 
 
 def read_vectors(build_dir: Path, name: str):
     import faiss
 
-    return faiss.read_index(str(build_dir / f"{name}.faiss"))
+    index = faiss.read_index(str(build_dir / f"{name}.faiss"))
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
 
 
 def write_db(build_dir: Path, articles: list[ArticleRow], passages: list[tuple],

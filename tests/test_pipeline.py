@@ -17,8 +17,8 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     live = store.live_dir(config.index_dir)
     manifest = json.loads((live / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION
-    assert manifest["models"] == {"fake": {"model_id": "fake-bigram-64", "dim": 64},
-                                  "fake2": {"model_id": "fake-bigram-32", "dim": 32}}
+    assert manifest["models"] == {"fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip"},
+                                  "fake2": {"model_id": "fake-bigram-32", "dim": 32, "index": "flat-ip"}}
     assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
     assert manifest["counts"]["passages"] == summary.passages
     assert summary.articles == 7
@@ -133,3 +133,19 @@ def test_deleted_articles_leave_the_index_and_the_cache(built_index):
     from indexer.cache import EmbeddingCache
 
     assert len(EmbeddingCache(config.index_dir, "fake-bigram-64", 64).load()) == again.passages
+
+
+def test_large_corpora_get_an_hnsw_index_that_agrees_with_exact_search(tmp_path, messy_corpus):
+    from search_api.search import Searcher
+
+    config = IndexConfig(sources=(messy_corpus,), index_dir=tmp_path / "idx", models=("fake",), ann_threshold=1,
+                         show_progress=False)
+    build_index(config, [FakeEmbedder("fake")])
+    live = store.live_dir(config.index_dir)
+    index = store.read_vectors(live, "fake")
+    assert hasattr(index, "hnsw") and store.read_manifest(config.index_dir)["models"]["fake"]["index"] == "hnsw-ip"
+    vectors = index.reconstruct_n(0, index.ntotal)
+    _, ids = index.search(vectors[:3], 1)
+    assert ids[:, 0].tolist() == [0, 1, 2]
+    hits = Searcher(config.index_dir, {"fake": FakeEmbedder("fake")}).search("维和行动第二大出资国", k=3).hits
+    assert "出資國" in hits[0].text
