@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use an approximate (HNSW) vector index from this many passages on")
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when the index exists and no source file is newer than it")
+    build.add_argument("--store", choices=("faiss", "qdrant"), default="faiss", help="vector store")
+    build.add_argument("--qdrant-url", help="Qdrant server or cluster URL (with --store qdrant)")
+    build.add_argument("--qdrant-path", help="folder for Qdrant's embedded local mode (with --store qdrant)")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.add_argument("--summary-json", type=Path, metavar="FILE", help="also write the build summary as JSON")
     return parser
@@ -41,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = IndexConfig(sources=sources, index_dir=args.index, max_chars=args.max_chars,
                              models=tuple(args.model or DEFAULT_MODELS), batch_size=args.batch_size,
-                             ann_threshold=args.ann_threshold,
+                             ann_threshold=args.ann_threshold, store=args.store, qdrant_url=args.qdrant_url,
+                             qdrant_path=args.qdrant_path,
                              show_progress=not args.quiet)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

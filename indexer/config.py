@@ -22,6 +22,11 @@ class IndexConfig:
     batch_size: int = 32
     # Exact FAISS search below this many passages, HNSW (approximate, recall@10 ~0.99) above.
     ann_threshold: int = 200_000
+    # Vector store: FAISS files in the index folder, or Qdrant (server URL or embedded local path).
+    store: str = "faiss"
+    qdrant_url: str | None = None
+    qdrant_path: str | None = None
+    qdrant_prefix: str = "newssearch"
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -31,9 +36,20 @@ class IndexConfig:
             raise ValueError(f"min_chars must be in [0, max_chars), got {self.min_chars}")
         if not self.models:
             raise ValueError("at least one embedding model is required")
+        if self.store not in ("faiss", "qdrant"):
+            raise ValueError(f"store must be 'faiss' or 'qdrant', got {self.store!r}")
+        if self.store == "qdrant" and bool(self.qdrant_url) == bool(self.qdrant_path):
+            raise ValueError("--store qdrant needs exactly one of --qdrant-url or --qdrant-path")
 
     def vector_index(self, n: int) -> str:
+        if self.store == "qdrant":
+            return "qdrant"
         return "flat-ip" if n < self.ann_threshold else "hnsw-ip"
+
+    def vector_store(self) -> dict[str, str | None]:
+        if self.store == "faiss":
+            return {"kind": "faiss"}
+        return {"kind": "qdrant", "url": self.qdrant_url, "path": self.qdrant_path, "prefix": self.qdrant_prefix}
 
     def chunking(self) -> dict[str, int]:
         return {"max_chars": self.max_chars, "min_chars": self.min_chars}

@@ -66,7 +66,8 @@ def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSumm
         except BaseException:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise
-        store.publish(config.index_dir, build_dir)
+        final = store.publish(config.index_dir, build_dir)
+        store.drop_other_builds(config.vector_store(), keep=final.name)
     summary.articles, summary.passages, summary.duplicates = (
         len(corpus.articles), len(corpus.passages), corpus.duplicates)
     summary.seconds = time.perf_counter() - started
@@ -138,7 +139,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         t0 = time.perf_counter()
         vectors = embed_with_cache(config, embedder, passages, summary)
         summary.embed_seconds[embedder.name] = time.perf_counter() - t0
-        store.write_vectors(build_dir, embedder.name, vectors, config.ann_threshold)
+        store.write_signal(build_dir, embedder.name, vectors, config.vector_store(), config.ann_threshold)
         models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim,
                                  "index": config.vector_index(len(vectors))}
     LexicalIndex.build(texts).save(build_dir)
@@ -147,6 +148,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     store.write_manifest(build_dir, {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "models": models,
+        "vector_store": config.vector_store(),
         "lexical": {"method": "bm25s", "tokenizer": TOKENIZER},
         "chunking": config.chunking(),
         "counts": {"articles": len(corpus.articles), "passages": len(passages)},

@@ -143,6 +143,44 @@ def read_vectors(build_dir: Path, name: str):
     return index
 
 
+def build_id(build_dir: Path) -> str:
+    return build_dir.name.removesuffix("-tmp")
+
+
+def write_signal(build_dir: Path, name: str, vectors: np.ndarray, vector_store: dict,
+                 ann_threshold: int = ANN_THRESHOLD) -> None:
+    """Store one signal's vectors where the manifest's `vector_store` says."""
+    if vector_store["kind"] == "faiss":
+        write_vectors(build_dir, name, vectors, ann_threshold)
+        return
+    from indexer import qdrant
+
+    qc = qdrant.client(vector_store.get("url"), vector_store.get("path"))
+    qdrant.write(qc, qdrant.collection_name(vector_store["prefix"], build_id(build_dir), name), vectors)
+
+
+def open_signal(build_dir: Path, manifest: dict, name: str, qdrant_url: str | None = None):
+    """A FAISS index, or a Qdrant collection behind the same search/reconstruct_batch calls."""
+    vector_store = manifest.get("vector_store", {"kind": "faiss"})
+    if vector_store["kind"] == "faiss":
+        return read_vectors(build_dir, name)
+    from indexer import qdrant
+
+    url = qdrant_url or vector_store.get("url")
+    qc = qdrant.client(url, None if url else vector_store.get("path"))
+    return qdrant.QdrantVectors(qc, qdrant.collection_name(vector_store["prefix"], build_id(build_dir), name))
+
+
+def drop_other_builds(vector_store: dict, keep: str | None) -> None:
+    """Delete the Qdrant collections of every build but `keep` (FAISS files go with their folder)."""
+    if vector_store["kind"] != "qdrant":
+        return
+    from indexer import qdrant
+
+    qdrant.drop_builds(qdrant.client(vector_store.get("url"), vector_store.get("path")),
+                       vector_store["prefix"], keep)
+
+
 def write_db(build_dir: Path, articles: list[ArticleRow], passages: list[tuple],
              occurrences: list[tuple[str, str, int]]) -> None:
     """passages: (row, passage_id, text, lang, doc_id, position) in FAISS row order."""

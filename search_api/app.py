@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
         models = embedders if embedders is not None else load_models(settings.models)
         app.state.settings = settings
         app.state.watcher = IndexWatcher(settings.index_dir, lambda: Searcher(
-            settings.index_dir, models, per_article=settings.per_article, candidates=settings.candidates))
+            settings.index_dir, models, per_article=settings.per_article, candidates=settings.candidates,
+            qdrant_url=settings.qdrant_url))
         try:
             live_dir(settings.index_dir)
         except IndexNotFoundError as exc:

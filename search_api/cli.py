@@ -66,7 +66,7 @@ def open_searcher(index: Path):
 
     settings = Settings(index_dir=index)
     return Searcher(index, load_models(settings.models), per_article=settings.per_article,
-                    candidates=settings.candidates)
+                    candidates=settings.candidates, qdrant_url=settings.qdrant_url)
 
 
 def run_query(args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="if set, every endpoint but /health needs header X-API-Key")
     cors_origins: tuple[str, ...] = Field((), description="origins allowed to call the API from a browser")
     max_body_bytes: int = Field(16_384, ge=1024, description="largest request body accepted")
+    qdrant_url: str | None = Field(None, description="Qdrant server for an index built with --store qdrant "
+                                                     "(default: the URL recorded in the manifest)")
     watch_index: bool = Field(True, description="pick up a rebuilt index without a restart")
 
 

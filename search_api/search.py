@@ -68,14 +68,15 @@ class Outcome:
 
 class Searcher:
     def __init__(self, index_dir: Path, embedders: Mapping[str, Embedder], *, per_article: int = 2,
-                 candidates: int = 100) -> None:
+                 candidates: int = 100, qdrant_url: str | None = None) -> None:
         self.build_dir = store.live_dir(index_dir)
         self.manifest = store.read_manifest(index_dir)
         self.embedders = check_models(self.manifest, embedders)
         if self.manifest.get("lexical", {}).get("tokenizer") != TOKENIZER:
             raise store.IndexMismatchError(f"index tokenised with {self.manifest.get('lexical')}, server uses "
                                            f"{TOKENIZER}: rebuild the index")
-        self.vectors = {name: store.read_vectors(self.build_dir, name) for name in self.embedders}
+        self.vectors = {name: store.open_signal(self.build_dir, self.manifest, name, qdrant_url)
+                        for name in self.embedders}
         self.lexical = LexicalIndex.load(self.build_dir)
         self.per_article = per_article
         self.candidates = candidates
