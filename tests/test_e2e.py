@@ -45,7 +45,7 @@ def test_results_are_clean(real_searcher):
 def test_api_with_real_models(seed_index):
     with TestClient(create_app(Settings(index_dir=seed_index))) as client:
         health = client.get("/health").json()
-        assert health["models"] == {"use": "use-multilingual-v3", "e5": "multilingual-e5-small-q4"}
+        assert health["models"] == {"use": "use-multilingual-v3", "e5": "multilingual-e5-small-q4/onnx-int8"}
         hit = client.get("/search", params={"q": "Which US official led the delegation to Beijing?"}).json()
         assert "Jen Daskal" in hit["results"][0]["text"]
 
