@@ -38,6 +38,22 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_cha
     return [Passage(passage_id(t), doc_id, i, t, detect_lang(t)) for i, t in enumerate(texts) if fingerprint(t)]
 
 
+def passage_sentences(text: str, min_chars: int = 12) -> list[str]:
+    """A passage's sentences for sentence-level vectors; fragments join their neighbour.
+
+    A one-sentence passage returns [] : its passage vector already is its sentence vector.
+    """
+    units: list[str] = []
+    for line in text.split("\n"):
+        for sentence in split_sentences(line):
+            sentence = sentence.strip()
+            if units and (content_len(sentence) < min_chars or content_len(units[-1]) < min_chars):
+                units[-1] = f"{units[-1]}{'' if _joins_tight(units[-1], sentence) else ' '}{sentence}"
+            elif sentence:
+                units.append(sentence)
+    return units if len(units) > 1 else []
+
+
 def split_paragraph(text: str, max_chars: int) -> list[str]:
     """Balanced pieces of at most ~max_chars, cut at sentence ends (never inside one if avoidable)."""
     max_chars = max(max_chars, 50)

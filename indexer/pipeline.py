@@ -12,7 +12,7 @@ import numpy as np
 
 from indexer import store
 from indexer.cache import EmbeddingCache
-from indexer.chunk import Passage, chunk_blocks
+from indexer.chunk import Passage, chunk_blocks, passage_id, passage_sentences
 from indexer.clean import clean_text, corpus_boilerplate, find_date
 from indexer.config import IndexConfig
 from indexer.embed import Embedder
@@ -134,14 +134,20 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
            summary: BuildSummary) -> None:
     passages = list(corpus.passages.values())
     texts = [p.text for p in passages]
+    sentences, offsets = sentence_units(passages)
+    np.save(build_dir / store.SENTENCE_OFFSETS, offsets)
+    units = [(p.passage_id, p.text) for p in passages] + sentences
     models = {}
     for embedder in embedders:
         t0 = time.perf_counter()
-        vectors = embed_with_cache(config, embedder, passages, summary)
+        vectors = embed_with_cache(config, embedder, units, summary)
         summary.embed_seconds[embedder.name] = time.perf_counter() - t0
-        store.write_signal(build_dir, embedder.name, vectors, config.vector_store(), config.ann_threshold)
+        store.write_signal(build_dir, embedder.name, vectors[:len(passages)], config.vector_store(),
+                           config.ann_threshold)
+        store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[len(passages):],
+                           config.vector_store(), config.ann_threshold)
         models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim,
-                                 "index": config.vector_index(len(vectors))}
+                                 "index": config.vector_index(len(passages)), "sentences": len(sentences)}
     LexicalIndex.build(texts).save(build_dir)
     rows = [(i, p.passage_id, p.text, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
     store.write_db(build_dir, corpus.articles, rows, corpus.occurrences)
@@ -157,32 +163,48 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     })
 
 
-def embed_with_cache(config: IndexConfig, embedder: Embedder, passages: list[Passage],
+def sentence_units(passages: list[Passage]) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """(id, text) of every passage's sentences, and offsets: passage i owns rows offsets[i]:offsets[i+1]."""
+    units: list[tuple[str, str]] = []
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    for i, p in enumerate(passages):
+        units += [(passage_id(s), s) for s in passage_sentences(p.text)]
+        offsets[i + 1] = len(units)
+    return units, offsets
+
+
+def embed_with_cache(config: IndexConfig, embedder: Embedder, units: list[tuple[str, str]],
                      summary: BuildSummary) -> np.ndarray:
-    """Embed only passages this model has not embedded before; finished batches survive a crash."""
+    """Embed (content id, text) units this model has not embedded before; finished batches survive a crash."""
     from tqdm import tqdm
 
     cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dim)
     cached = cache.load()
-    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
-    # Similar lengths per batch: padding is wasted work for the transformer.
-    todo = sorted((i for i, p in enumerate(passages) if p.passage_id not in cached),
-                  key=lambda i: len(passages[i].text))
-    for i, p in enumerate(passages):
-        if p.passage_id in cached:
-            vectors[i] = cached[p.passage_id]
-    bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="passage", disable=not config.show_progress)
+    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    first: dict[str, int] = {}
+    todo: list[int] = []
+    for i, (uid, _) in enumerate(units):
+        if uid in cached:
+            vectors[i] = cached[uid]
+        elif uid not in first:
+            first[uid] = i
+            todo.append(i)
+    todo.sort(key=lambda i: len(units[i][1]))  # similar lengths per batch: padding is wasted work
+    bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="text", disable=not config.show_progress)
     pending: list[int] = []
     for start in range(0, len(todo), config.batch_size):
         batch = todo[start:start + config.batch_size]
-        vectors[batch] = embedder.encode([passages[i].text for i in batch])
+        vectors[batch] = embedder.encode([units[i][1] for i in batch])
         pending += batch
         if len(pending) >= CHECKPOINT_PASSAGES:
-            cache.append([passages[i].passage_id for i in pending], vectors[pending])
+            cache.append([units[i][0] for i in pending], vectors[pending])
             pending = []
         bar.update(len(batch))
     bar.close()
-    cache.compact([p.passage_id for p in passages], vectors)
+    for i, (uid, _) in enumerate(units):  # repeated sentences were embedded once
+        if uid in first and first[uid] != i:
+            vectors[i] = vectors[first[uid]]
+    cache.compact([uid for uid, _ in units], vectors)
     summary.embedded[embedder.name] = len(todo)
-    summary.reused[embedder.name] = len(passages) - len(todo)
+    summary.reused[embedder.name] = len(units) - len(todo)
     return vectors

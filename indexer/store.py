@@ -21,6 +21,8 @@ from indexer import FORMAT_VERSION
 CURRENT = "current"  # symlink to the live build; replaced atomically by os.replace
 BUILDS = "builds"
 MANIFEST = "manifest.json"
+SENTENCE_SUFFIX = ".sent"  # sentence-level vectors of signal X are stored as signal "X.sent"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
 DB = "passages.sqlite"
 
 SCHEMA = """

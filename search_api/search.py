@@ -77,6 +77,11 @@ class Searcher:
                                            f"{TOKENIZER}: rebuild the index")
         self.vectors = {name: store.open_signal(self.build_dir, self.manifest, name, qdrant_url)
                         for name in self.embedders}
+        self.sentence_vectors = {name: store.open_signal(self.build_dir, self.manifest,
+                                                         name + store.SENTENCE_SUFFIX, qdrant_url)
+                                 for name in self.embedders}
+        self.sentence_offsets = np.load(self.build_dir / store.SENTENCE_OFFSETS)
+        self.sentence_owner = np.repeat(np.arange(len(self.sentence_offsets) - 1), np.diff(self.sentence_offsets))
         self.lexical = LexicalIndex.load(self.build_dir)
         self.per_article = per_article
         self.candidates = candidates
@@ -138,10 +143,9 @@ class Searcher:
                 qv = embedder.encode([query], is_query=True)
                 timings[f"embed_{name}_ms"] = (time.perf_counter() - t0) * 1000
                 t0 = time.perf_counter()
-                scores, ids = self.vectors[name].search(qv, n)
+                rows = self._dense_candidates(name, qv, n)
+                top[name] = Signal(rows, self._dense_scores(name, rows, qv[0]), qv[0])
                 timings[f"search_{name}_ms"] = (time.perf_counter() - t0) * 1000
-                keep = ids[0] >= 0
-                top[name] = Signal(ids[0][keep], scores[0][keep], qv[0])
         if mode in ("hybrid", "lexical") and tokens:
             t0 = time.perf_counter()
             scores = self.lexical.scores(tokens)
@@ -155,8 +159,31 @@ class Searcher:
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         if name == "bm25":
             return query[rows]  # for BM25 the "query" slot carries the full score array
-        vectors = self.vectors[name].reconstruct_batch(rows.astype(np.int64))
-        return vectors @ query
+        return self._dense_scores(name, rows, query)
+
+    def _dense_candidates(self, name: str, query: np.ndarray, n: int) -> np.ndarray:
+        """Passages near the query, or owning a sentence near it."""
+        _, ids = self.vectors[name].search(query, n)
+        found = [ids[0][ids[0] >= 0]]
+        if self.sentence_vectors[name].ntotal:
+            _, sids = self.sentence_vectors[name].search(query, n)
+            found.append(self.sentence_owner[sids[0][sids[0] >= 0]])
+        return np.unique(np.concatenate(found))
+
+    def _dense_scores(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Mean of the passage's cosine and its best sentence's: a question usually targets one sentence,
+        but the passage vector keeps the context (measured on xquad: README)."""
+        rows = rows.astype(np.int64)
+        passage = self.vectors[name].reconstruct_batch(rows) @ query
+        starts, ends = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
+        has = ends > starts
+        best = passage.copy()
+        if has.any():
+            idx = np.concatenate([np.arange(s, e) for s, e in zip(starts[has], ends[has])])
+            sims = self.sentence_vectors[name].reconstruct_batch(idx) @ query
+            group_starts = np.concatenate([[0], np.cumsum((ends - starts)[has])[:-1]])
+            best[has] = np.maximum.reduceat(sims, group_starts)
+        return (passage + best) / 2
 
     def _select(self, order: np.ndarray, score_of: dict[int, float], k: int, filters: Filters,
                 terms: list[str]) -> list[Hit]:

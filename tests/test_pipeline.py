@@ -17,8 +17,12 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     live = store.live_dir(config.index_dir)
     manifest = json.loads((live / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION
-    assert manifest["models"] == {"fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip"},
-                                  "fake2": {"model_id": "fake-bigram-32", "dim": 32, "index": "flat-ip"}}
+    n_sent = manifest["models"]["fake"]["sentences"]
+    assert n_sent > 0
+    assert manifest["models"] == {"fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip",
+                                           "sentences": n_sent},
+                                  "fake2": {"model_id": "fake-bigram-32", "dim": 32, "index": "flat-ip",
+                                            "sentences": n_sent}}
     assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
     assert manifest["counts"]["passages"] == summary.passages
     assert summary.articles == 7
@@ -57,7 +61,9 @@ def test_rebuild_reuses_cached_embeddings(built_index):
     config, summary, embedders = built_index
     fresh = [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
     again = build_index(config, fresh)
-    assert again.reused == {"fake": summary.passages, "fake2": summary.passages}
+    assert again.embedded == {"fake": 0, "fake2": 0}
+    assert again.reused == {"fake": summary.embedded["fake"] + summary.reused["fake"],
+                            "fake2": summary.embedded["fake2"] + summary.reused["fake2"]}
     assert fresh[0].calls == 0
 
 
@@ -121,18 +127,25 @@ def test_interrupted_build_resumes_without_redoing_finished_batches(tmp_path, me
     assert not (config.index_dir / store.CURRENT).exists()
     resumed = FakeEmbedder("fake")
     summary = build_index(config, [resumed])
-    assert summary.reused["fake"] == 4
-    assert resumed.calls == summary.passages - 4
+    full = build_index(IndexConfig(sources=(messy_corpus,), index_dir=tmp_path / "full", models=("fake",),
+                                   show_progress=False), [FakeEmbedder("fake")])
+    assert resumed.calls == summary.embedded["fake"] == full.embedded["fake"] - 4
 
 
 def test_deleted_articles_leave_the_index_and_the_cache(built_index):
+    from indexer.cache import EmbeddingCache
+    from indexer.chunk import passage_id
+
     config, summary, embedders = built_index
+    gone = passage_id("日本和中国在东京举行安全对话，双方同意建立防务热线。")
+    cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
+    assert gone in cache.load()
     (config.sources[0] / "d.jsonl").unlink()
     again = build_index(config, [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)])
     assert again.articles == summary.articles - 2
-    from indexer.cache import EmbeddingCache
-
-    assert len(EmbeddingCache(config.index_dir, "fake-bigram-64", 64).load()) == again.passages
+    assert gone not in cache.load()
+    assert gone not in {r[0] for r in sqlite3.connect(store.live_dir(config.index_dir) / store.DB)
+                        .execute("SELECT passage_id FROM passages")}
 
 
 def test_large_corpora_get_an_hnsw_index_that_agrees_with_exact_search(tmp_path, messy_corpus):

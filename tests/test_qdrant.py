@@ -40,7 +40,7 @@ def test_rebuild_replaces_the_collections(both, tmp_path, messy_corpus):
     build_index(config, [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)])
     live = store.build_id(store.live_dir(config.index_dir))
     names = {c.name for c in qdrant.client(None, qpath).get_collections().collections}
-    assert names == {f"newssearch-{live}-fake", f"newssearch-{live}-fake2"}
+    assert names == {f"newssearch-{live}-{s}" for s in ("fake", "fake2", "fake.sent", "fake2.sent")}
 
 
 @pytest.mark.parametrize("kw, message", [
