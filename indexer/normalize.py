@@ -11,7 +11,7 @@ from functools import lru_cache
 _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 PINYIN_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(（]\s*[a-zü]*[{_TONE}][a-zü{_TONE}]*\s*[)）]")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 _SPACE_RE = re.compile(r"[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+")
 _ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\ufffd]")
 
@@ -57,6 +57,8 @@ def detect_lang(text: str) -> str:
     return "zh-Hant" if changed >= max(1, 0.05 * cjk) else "zh-Hans"
 
 
-def cjk_ratio(text: str) -> float:
-    letters = len(_CJK_RE.findall(text)) + len(_LATIN_RE.findall(text))
-    return len(_CJK_RE.findall(text)) / letters if letters else 0.0
+def cjk_share(text: str) -> float:
+    """Share of Chinese in a text, counting a Latin word as about one and a half CJK characters."""
+    cjk = len(_CJK_RE.findall(text))
+    words = len(_LATIN_WORD_RE.findall(text))
+    return cjk / (cjk + 1.5 * words) if cjk or words else 0.0

@@ -42,3 +42,14 @@ def test_detect_lang(text, lang):
 
 def test_tidy_drops_zero_width_and_replacement_chars():
     assert tidy("中美\u200b国旗\ufffd\u3000 约翰") == "中美国旗 约翰"
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("中国是联合国维和行动的第二大出资国", 1.0, 1.0),
+    ("Which US official led the delegation?", 0.0, 0.0),
+    ("Sky Digital是什么时候推出的？", 0.6, 0.9),  # a Chinese question naming an English brand
+])
+def test_cjk_share(text, low, high):
+    from indexer.normalize import cjk_share
+
+    assert low <= cjk_share(text) <= high

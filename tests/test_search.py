@@ -82,7 +82,9 @@ def test_lexical_weight_vanishes_when_the_corpus_lacks_the_query_terms():
 
 def test_normalise_and_fuse():
     top = np.array([0.9, 0.5])
-    np.testing.assert_allclose(normalise(np.array([0.9, 0.7, 0.1]), top), [1.0, 0.5, 0.0])
+    # best candidate -> 1, the candidates' mean (0.7) and below -> 0
+    np.testing.assert_allclose(normalise(np.array([0.9, 0.8, 0.1]), top), [1.0, 0.5, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(normalise(np.array([0.4, 0.5]), np.array([0.5])), [0.0, 1.0])
     fused = fuse({"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])},
                  {"a": np.array([1.0, 0.0]), "b": np.array([1.0, 0.0])}, {"a": 0.7, "b": 0.3})
     np.testing.assert_allclose(fused, [0.7, 0.3])
