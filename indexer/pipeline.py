@@ -204,7 +204,11 @@ def embed_with_cache(config: IndexConfig, embedder: Embedder, units: list[tuple[
     for i, (uid, _) in enumerate(units):  # repeated sentences were embedded once
         if uid in first and first[uid] != i:
             vectors[i] = vectors[first[uid]]
-    cache.compact([uid for uid, _ in units], vectors)
+    ids = [uid for uid, _ in units]
+    if set(cached) - set(ids):
+        cache.compact(ids, vectors)  # deleted or changed passages leave the cache
+    else:
+        cache.append([units[i][0] for i in pending], vectors[pending])
     summary.embedded[embedder.name] = len(todo)
     summary.reused[embedder.name] = len(units) - len(todo)
     return vectors
