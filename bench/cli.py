@@ -13,7 +13,11 @@ EVAL = Path("../shared/eval")
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=fmt)
-    parser.add_argument("what", choices=("build", "query", "ann", "all"), help="which benchmark to run")
+    parser.add_argument("what", choices=("build", "query", "ann", "load", "all"),
+                        help="which benchmark to run ('all' = build, query, ann; 'load' = the load test)")
+    parser.add_argument("--index", type=Path, help="index for query/load [default: WORK/index]")
+    parser.add_argument("--seconds", type=float, default=60, help="load test duration")
+    parser.add_argument("--reload-every", type=float, help="load test: republish the index this often (s)")
     parser.add_argument("--ann-vectors", type=int, default=120_000, help="vectors for the HNSW recall check")
     parser.add_argument("--corpus", type=Path, default=EVAL / "news" / "corpus.jsonl", help="JSONL corpus to index")
     parser.add_argument("--work", type=Path, default=Path(".cache/bench"), help="where indexes are built")
@@ -21,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--zh-queries", type=Path, default=EVAL / "news" / "qrels.jsonl", help="Chinese queries")
     parser.add_argument("--en-queries", type=Path, default=EVAL / "xquad" / "qrels_en.jsonl", help="English queries")
     parser.add_argument("--n", type=int, default=100, help="queries per language")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients (load test: use 32)")
     parser.add_argument("--keep", action="store_true", help="reuse an existing index instead of a fresh build")
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="folder for the JSON results")
     return parser
@@ -32,13 +36,17 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     results: dict = {"corpus": str(args.corpus), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    index = args.work / "index"
+    index = args.index or args.work / "index"
     if args.what in ("build", "all"):
         results["build"] = build.run(args.corpus, args.work, args.model or ["use", "e5"], fresh=not args.keep)
     if args.what in ("query", "all"):
         queries = {"zh": query.load_queries(args.zh_queries, args.n), "en": query.load_queries(args.en_queries, args.n)}
         results["in_process"] = query.in_process(index, queries)
         results["http"] = query.over_http(index, queries, clients=args.clients)
+    if args.what == "load":
+        from bench import load
+
+        results["load"] = load.run(index, clients=args.clients, seconds=args.seconds, reload_every=args.reload_every)
     if args.what in ("ann", "all"):
         from bench import ann
 
@@ -78,6 +86,11 @@ def summarise(r: dict) -> str:
                      f"errors {c['errors']}")
         mem = h["server_memory"]
         lines.append(f"server memory   {mem['rss_mb']} MB resident (peak {mem['peak_rss_mb']} MB)")
+    if "load" in r:
+        x = r["load"]
+        lines.append(f"load test       {x['clients']} clients x {x['seconds']:.0f} s: {x['requests']} requests, "
+                     f"{x['errors']} errors, {x['requests_per_s']} req/s, p50 {x['p50']} ms, p95 {x['p95']} ms, "
+                     f"{x['index_reloads']} index reloads, server {x['server_memory']['rss_mb']} MB")
     if "ann" in r:
         a = r["ann"]
         lines.append(f"HNSW vs exact   recall@10 {a['recall@10']} at {a['vectors']} x {a['dim']}-d, "
