@@ -66,3 +66,34 @@ def test_missing_source_is_reported(tmp_path: Path):
     report = LoadReport()
     assert list(load_articles([tmp_path / "nope"], report)) == []
     assert report.skipped == [(str(tmp_path / "nope"), "source does not exist")]
+
+
+def test_undecodable_bytes_are_skipped_with_a_reason(tmp_path: Path):
+    import random
+
+    rng = random.Random(0)
+    (tmp_path / "garbage.txt").write_bytes(bytes(rng.randrange(0x80, 0x100) for _ in range(3000)))
+    report = LoadReport()
+    assert list(load_articles([tmp_path], report)) == []
+    assert report.skipped == [("garbage.txt", "undecodable bytes (not UTF-8, GB18030, Big5 or UTF-16)")]
+
+
+def test_file_that_vanishes_or_is_unreadable_mid_build_is_skipped(tmp_path: Path, monkeypatch):
+    import indexer.load as load
+
+    (tmp_path / "ok.txt").write_text("正文内容。", encoding="utf-8")
+    (tmp_path / "locked.txt").write_text("正文内容。", encoding="utf-8")
+    listed = list(load.iter_source_files(tmp_path, LoadReport())) + [tmp_path / "gone.txt"]
+    monkeypatch.setattr(load, "iter_source_files", lambda root, report: iter(listed))
+    real_read = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    report = LoadReport()
+    assert [a.path for a in load.load_articles([tmp_path], report)] == ["ok.txt"]
+    assert dict(report.skipped) == {"gone.txt": "unreadable: No such file or directory",
+                                    "locked.txt": "unreadable: Permission denied"}
