@@ -76,11 +76,15 @@ def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSumm
 
 def collect(config: IndexConfig, report: LoadReport) -> Corpus:
     """Clean and chunk every article; a passage seen twice is kept once with both occurrences."""
-    raw = [_extract(a) for a in load_articles(list(config.sources), report)]
+    from tqdm import tqdm
+
+    quiet = not config.show_progress
+    raw = [_extract(a) for a in tqdm(load_articles(list(config.sources), report), desc="read", unit="article",
+                                     disable=quiet)]
     boilerplate = corpus_boilerplate(a.text for a in raw)
     corpus = Corpus()
     seen_ids: set[str] = set()
-    for article in raw:
+    for article in tqdm(raw, desc="clean+chunk", unit="article", disable=quiet):
         cleaned = clean_text(article.text, boilerplate)
         passages = chunk_blocks(article.doc_id, cleaned.blocks, config.max_chars, config.min_chars)
         if not passages:
