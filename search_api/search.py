@@ -86,6 +86,7 @@ class Searcher:
         self.per_article = per_article
         self.candidates = candidates
         self._load_rows()
+        self.search("warm up 预热", k=1)  # loads jieba's dictionary and runs each model once
 
     def _load_rows(self) -> None:
         conn = store.open_db(self.build_dir)
