@@ -7,21 +7,31 @@ local mode (one process at a time), which the tests use. Each build writes its o
 
 from __future__ import annotations
 
-from functools import lru_cache
+import atexit
 
 import numpy as np
 
 UPSERT_BATCH = 1024
+_clients: dict[tuple[str | None, str | None], object] = {}
 
 
-@lru_cache(maxsize=8)
 def client(url: str | None = None, path: str | None = None):
     """One client per target and process: the embedded mode locks its folder."""
     from qdrant_client import QdrantClient
 
     if bool(url) == bool(path):
         raise ValueError("give exactly one of a Qdrant url or a local Qdrant path")
-    return QdrantClient(url=url) if url else QdrantClient(path=path)
+    if (url, path) not in _clients:
+        _clients[(url, path)] = QdrantClient(url=url) if url else QdrantClient(path=path)
+    return _clients[(url, path)]
+
+
+@atexit.register
+def _close_clients() -> None:
+    # Closed here, while the interpreter still works, rather than in __del__ at shutdown.
+    for qc in _clients.values():
+        qc.close()
+    _clients.clear()
 
 
 def collection_name(prefix: str, build_id: str, signal: str) -> str:
