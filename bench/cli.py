@@ -13,8 +13,9 @@ EVAL = Path("../shared/eval")
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=fmt)
-    parser.add_argument("what", choices=("build", "query", "ann", "load", "all"),
-                        help="which benchmark to run ('all' = build, query, ann; 'load' = the load test)")
+    parser.add_argument("what", choices=("build", "query", "ann", "load", "bigfile", "all"),
+                        help="which benchmark to run ('all' = build, query, ann)")
+    parser.add_argument("--megabytes", type=int, default=50, help="bigfile: size of the generated text file")
     parser.add_argument("--index", type=Path, help="index for query/load [default: WORK/index]")
     parser.add_argument("--seconds", type=float, default=60, help="load test duration")
     parser.add_argument("--reload-every", type=float, help="load test: republish the index this often (s)")
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import load
 
         results["load"] = load.run(index, clients=args.clients, seconds=args.seconds, reload_every=args.reload_every)
+    if args.what == "bigfile":
+        from bench import bigfile
+
+        results["bigfile"] = bigfile.run(args.work, args.megabytes)
     if args.what in ("ann", "all"):
         from bench import ann
 
@@ -91,6 +96,10 @@ def summarise(r: dict) -> str:
         lines.append(f"load test       {x['clients']} clients x {x['seconds']:.0f} s: {x['requests']} requests, "
                      f"{x['errors']} errors, {x['requests_per_s']} req/s, p50 {x['p50']} ms, p95 {x['p95']} ms, "
                      f"{x['index_reloads']} index reloads, server {x['server_memory']['rss_mb']} MB")
+    if "bigfile" in r:
+        x = r["bigfile"]
+        lines.append(f"{x['file_mb']} MB text file  {x['passages']} passages in {x['seconds']} s, "
+                     f"peak memory {x['peak_rss_mb']} MB, skipped {x['skipped']}")
     if "ann" in r:
         a = r["ann"]
         lines.append(f"HNSW vs exact   recall@10 {a['recall@10']} at {a['vectors']} x {a['dim']}-d, "
