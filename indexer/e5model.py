@@ -6,6 +6,7 @@ the SHA-256 of the packed file, so a changed or corrupted package never serves s
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -46,9 +47,20 @@ def ensure_expanded(source: Path | None = None) -> Path:
     source = source or packed_path()
     checksum = sha256(source)
     target = cache_root() / f"e5-small-q4-{checksum[:16]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".expand.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once expand it once
+        if not _complete(target, checksum):
+            _expand(source, target, checksum)
+    return target
+
+
+def _complete(target: Path, checksum: str) -> bool:
     stamp = target / "checksum.sha256"
-    if stamp.is_file() and stamp.read_text().strip() == checksum and (target / "model.int8.onnx").is_file():
-        return target
+    return stamp.is_file() and stamp.read_text().strip() == checksum and (target / "model.int8.onnx").is_file()
+
+
+def _expand(source: Path, target: Path, checksum: str) -> None:
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     packed = read_packed(source)
@@ -57,7 +69,6 @@ def ensure_expanded(source: Path | None = None) -> Path:
     (tmp / "checksum.sha256").write_text(checksum + "\n")
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)  # readers see a complete folder or none
-    return target
 
 
 def state_dict(packed: PackedE5) -> dict[str, np.ndarray]:
