@@ -38,7 +38,7 @@ _DATE_RES = (
 _META_RES = (
     *_DATE_RES,
     re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:AM|PM|am|pm)?"),
-    re.compile(r"(?:来源|來源|作者|编辑|編輯|记者|記者|责编)\s*[:：]\s*\S*"),
+    re.compile(r"(?:来源|來源|作者|编辑|編輯|记者|記者|责编)\s*[:：]\s*\S{0,12}"),
     re.compile(r"评论\s*\d+\s*条|\d+\s*条评论|原文链接|阅读\s*\d+|\(\d+\)"),
 )
 _WIDGET_RE = re.compile(r"°C|℃|=\s*\d|\d+\s*=|@[\w-]+\.\w|电话\s*[:：]|邮箱\s*[:：]|\(\d{2,4}\)\s*\d{3,}")
@@ -96,6 +96,8 @@ def find_date(text: str) -> str | None:
 
 def is_meta_line(line: str) -> bool:
     """Dates, times, source and comment counts with nothing else: a page's metadata strip."""
+    if content_len(line) > 80:
+        return False
     rest = line
     for rx in _META_RES:
         rest = rx.sub(" ", rest)

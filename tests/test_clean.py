@@ -29,6 +29,8 @@ def _texts(article) -> list[str]:
     ("时政", True),
     ("本文转载自美国之音中文网,仅代表原出处和原作者观点,仅供参考阅读,不代表本网态度和立场。", True),
     ("斐济决定恢复与中国的警务合作。", False),
+    ("作者：朱妍从最新市场走势看，此前不少基金“潜伏”的标的出现较大分化，有的基金重仓股涨逾90%。", False),
+    ("来源：海外网据今日俄罗斯国际通讯社11日报道，德国议员警告称，欧盟对俄罗斯的制裁将使德国工业受损。", False),
     ("中國駐菲律賓大使黃溪連在馬尼拉視頻連線參會。(圖:滿博)", False),
     ("维和(警察)国际研讨会举行", False),
     ("Chinese Ambassador to the Philippines Huang Xilian attended the meeting in Manila.", False),
