@@ -108,7 +108,8 @@ def print_summary(summary) -> None:
                                               f"{summary.embed_seconds[name]:.1f}s"))
     rows.append(("time", f"{summary.seconds:.1f}s"))
     width = max(len(k) for k, _ in rows)
-    print("\nindex built")
+    print("\nindex unchanged (same passages, articles, models and settings): kept the live index"
+          if summary.unchanged else "\nindex built")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
     reasons = Counter(reason for _, reason in summary.skipped)

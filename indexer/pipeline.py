@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from indexer import store
+from indexer import FORMAT_VERSION, store
 from indexer.cache import EmbeddingCache
 from indexer.chunk import Passage, chunk_blocks, passage_id, passage_sentences
 from indexer.clean import clean_text, corpus_boilerplate, find_date
@@ -39,6 +39,7 @@ class BuildSummary:
     reused: dict[str, int] = field(default_factory=dict)
     embed_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    unchanged: bool = False  # nothing differed from the live index, so it was kept as it is
 
 
 @dataclass
@@ -60,18 +61,44 @@ def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSumm
         if not corpus.passages:
             raise NothingToIndexError(f"nothing to index in {', '.join(map(str, config.sources))}: "
                                       f"{len(report.skipped)} input(s) skipped")
-        build_dir = store.new_build_dir(config.index_dir)
-        try:
-            _write(build_dir, config, corpus, embedders, summary)
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
-        final = store.publish(config.index_dir, build_dir)
-        store.drop_other_builds(config.vector_store(), keep=final.name)
+        fingerprint = build_fingerprint(config, corpus, embedders)
+        if _live_fingerprint(config) == fingerprint:
+            summary.unchanged = True  # same passages, articles, models and settings: keep the live index
+        else:
+            _build_and_publish(config, corpus, embedders, summary, fingerprint)
     summary.articles, summary.passages, summary.duplicates = (
         len(corpus.articles), len(corpus.passages), corpus.duplicates)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _build_and_publish(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
+                       summary: BuildSummary, fingerprint: str) -> None:
+    build_dir = store.new_build_dir(config.index_dir)
+    try:
+        _write(build_dir, config, corpus, embedders, summary, fingerprint)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    final = store.publish(config.index_dir, build_dir)
+    store.drop_other_builds(config.vector_store(), keep=final.name)
+
+
+def build_fingerprint(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder]) -> str:
+    """Everything the built index depends on: passages, where they occur, article metadata, settings."""
+    digest = hashlib.sha1()
+    for part in (sorted(corpus.passages), corpus.occurrences, corpus.articles,
+                 [(e.name, e.model_id, e.dim) for e in embedders], config.chunking(), config.vector_store(),
+                 config.ann_threshold, TOKENIZER, FORMAT_VERSION):
+        digest.update(repr(part).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _live_fingerprint(config: IndexConfig) -> str | None:
+    try:
+        return store.read_manifest(config.index_dir).get("build_fingerprint")
+    except (store.IndexNotFoundError, store.IndexMismatchError, OSError, ValueError):
+        return None
 
 
 def collect(config: IndexConfig, report: LoadReport) -> Corpus:
@@ -135,7 +162,7 @@ def _majority_lang(passages: list[Passage]) -> str:
 
 
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
-           summary: BuildSummary) -> None:
+           summary: BuildSummary, fingerprint: str) -> None:
     passages = list(corpus.passages.values())
     texts = [p.text for p in passages]
     sentences, offsets = sentence_units(passages)
@@ -163,6 +190,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         "chunking": config.chunking(),
         "counts": {"articles": len(corpus.articles), "passages": len(passages)},
         "corpus_fingerprint": hashlib.sha1("".join(sorted(corpus.passages)).encode()).hexdigest(),
+        "build_fingerprint": fingerprint,
         "sources": [str(s) for s in config.sources],
     })
 

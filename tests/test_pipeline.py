@@ -57,14 +57,23 @@ def test_faiss_matches_numpy_brute_force(built_index):
     np.testing.assert_allclose(scores, np.take_along_axis(queries @ vectors.T, expected, axis=1), rtol=1e-5)
 
 
-def test_rebuild_reuses_cached_embeddings(built_index):
+def test_rebuild_with_no_change_keeps_the_live_index(built_index):
     config, summary, embedders = built_index
+    before = store.live_dir(config.index_dir)
     fresh = [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
     again = build_index(config, fresh)
-    assert again.embedded == {"fake": 0, "fake2": 0}
-    assert again.reused == {"fake": summary.embedded["fake"] + summary.reused["fake"],
-                            "fake2": summary.embedded["fake2"] + summary.reused["fake2"]}
-    assert fresh[0].calls == 0
+    assert again.unchanged and store.live_dir(config.index_dir) == before
+    assert fresh[0].calls == 0 and again.passages == summary.passages
+
+
+def test_rebuild_embeds_only_new_passages(built_index):
+    config, summary, embedders = built_index
+    (config.sources[0] / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录，科学家发出警告。", encoding="utf-8")
+    fresh = [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
+    again = build_index(config, fresh)
+    assert not again.unchanged and again.passages == summary.passages + 1
+    assert again.embedded == {"fake": 1, "fake2": 1}  # a one-sentence passage: no sentence vectors
+    assert fresh[0].calls == 1
 
 
 def test_failed_build_keeps_the_last_good_index(built_index):

@@ -68,6 +68,7 @@ def test_watcher_reloads_on_the_next_request(built_index, tmp_path: Path):
     with _client(config, embedders) as c:
         old = c.get("/health").json()["built_at"]
         time.sleep(1.1)  # built_at has one-second resolution
+        (config.sources[0] / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
         build_index(config, list(embedders.values()))
         c.get("/search", params={"q": "维和"})  # notices the new build, loads it in the background
         for _ in range(50):
