@@ -178,7 +178,8 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[len(passages):],
                            config.vector_store(), config.ann_threshold)
         models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim,
-                                 "index": config.vector_index(len(passages)), "sentences": len(sentences)}
+                                 "index": config.vector_index(len(passages)), "sentences": len(sentences),
+                                 "sentence_index": config.vector_index(len(sentences))}
     LexicalIndex.build(texts).save(build_dir)
     rows = [(i, p.passage_id, p.text, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
     store.write_db(build_dir, corpus.articles, rows, corpus.occurrences)

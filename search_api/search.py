@@ -55,7 +55,6 @@ class Signal:
     """One signal's candidates for a query: rows, their scores, and what scores any other row."""
 
     rows: np.ndarray
-    top_scores: np.ndarray
     query: np.ndarray  # the query vector, or for BM25 the score of every row
 
 
@@ -118,15 +117,15 @@ class Searcher:
         tokens = tokenize(query)
         profile = profile_query(query, self.lexical.coverage(tokens), len(tokens))
         n = min(self.size, max(self.candidates, 5 * k) * (4 if filters.active() else 1))
-        signals = self._retrieve(query, tokens, mode, n, timings)
-        if only is not None:
-            signals = {name: s for name, s in signals.items() if name in only}
+        signals = self._retrieve(query, tokens, mode, n, timings, only)
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
                 else np.zeros(0, np.int64))
         weights = signal_weights(profile, list(signals))
         cand = {name: self._score_rows(name, rows, s.query) for name, s in signals.items()}
-        fused = fuse(cand, {name: s.top_scores for name, s in signals.items()}, weights)
+        # each signal is normalised against its own candidates' scores
+        tops = {name: cand[name][np.isin(rows, s.rows)] for name, s in signals.items()}
+        fused = fuse(cand, tops, weights)
         order = rows[np.argsort(-fused, kind="stable")]
         score_of = dict(zip(rows.tolist(), fused.tolist()))
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
@@ -135,26 +134,27 @@ class Searcher:
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
         return Outcome(hits=hits, timings=timings, weights=weights)
 
-    def _retrieve(self, query: str, tokens: list[str], mode: Mode, n: int,
-                  timings: dict[str, float]) -> dict[str, Signal]:
+    def _retrieve(self, query: str, tokens: list[str], mode: Mode, n: int, timings: dict[str, float],
+                  only: tuple[str, ...] | None) -> dict[str, Signal]:
         top: dict[str, Signal] = {}
         if mode in ("hybrid", "dense"):
             for name, embedder in self.embedders.items():
+                if only is not None and name not in only:
+                    continue
                 t0 = time.perf_counter()
                 qv = embedder.encode([query], is_query=True)
                 timings[f"embed_{name}_ms"] = (time.perf_counter() - t0) * 1000
                 t0 = time.perf_counter()
-                rows = self._dense_candidates(name, qv, n)
-                top[name] = Signal(rows, self._dense_scores(name, rows, qv[0]), qv[0])
+                top[name] = Signal(self._dense_candidates(name, qv, n), qv[0])
                 timings[f"search_{name}_ms"] = (time.perf_counter() - t0) * 1000
-        if mode in ("hybrid", "lexical") and tokens:
+        if mode in ("hybrid", "lexical") and tokens and (only is None or "bm25" in only):
             t0 = time.perf_counter()
             scores = self.lexical.scores(tokens)
             best = np.argpartition(-scores, min(n, scores.size) - 1)[:n] if scores.size else np.zeros(0, int)
             best = best[scores[best] > 0]
             timings["search_bm25_ms"] = (time.perf_counter() - t0) * 1000
             if best.size:
-                top["bm25"] = Signal(best, scores[best], scores)
+                top["bm25"] = Signal(best, scores)
         return top
 
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -180,9 +180,11 @@ class Searcher:
         has = ends > starts
         best = passage.copy()
         if has.any():
-            idx = np.concatenate([np.arange(s, e) for s, e in zip(starts[has], ends[has])])
+            lengths = (ends - starts)[has]
+            group_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            # all sentence rows of these passages, without a Python loop over passages
+            idx = np.repeat(starts[has] - group_starts, lengths) + np.arange(lengths.sum())
             sims = self.sentence_vectors[name].reconstruct_batch(idx) @ query
-            group_starts = np.concatenate([[0], np.cumsum((ends - starts)[has])[:-1]])
             best[has] = np.maximum.reduceat(sims, group_starts)
         return (passage + best) / 2
 

@@ -19,10 +19,11 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     assert manifest["format_version"] == FORMAT_VERSION
     n_sent = manifest["models"]["fake"]["sentences"]
     assert n_sent > 0
-    assert manifest["models"] == {"fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip",
-                                           "sentences": n_sent},
-                                  "fake2": {"model_id": "fake-bigram-32", "dim": 32, "index": "flat-ip",
-                                            "sentences": n_sent}}
+    assert manifest["models"] == {
+        "fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip", "sentences": n_sent,
+                 "sentence_index": "flat-ip"},
+        "fake2": {"model_id": "fake-bigram-32", "dim": 32, "index": "flat-ip", "sentences": n_sent,
+                  "sentence_index": "flat-ip"}}
     assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
     assert manifest["counts"]["passages"] == summary.passages
     assert summary.articles == 7
