@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
                             f"[default: {' '.join(DEFAULT_MODELS)}]")
     build.add_argument("--max-chars", type=int, default=400, help="split paragraphs longer than this")
     build.add_argument("--batch-size", type=int, default=32, help="passages per embedding batch")
-    build.add_argument("--ann-threshold", type=int, default=50_000,
+    build.add_argument("--ann-threshold", type=int, default=20_000,
                        help="use an approximate (HNSW) vector index from this many passages on")
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when the index exists and no source file is newer than it")

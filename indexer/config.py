@@ -21,7 +21,7 @@ class IndexConfig:
     models: tuple[str, ...] = field(default=DEFAULT_MODELS)
     batch_size: int = 32
     # Exact FAISS search below this many vectors, HNSW (approximate, recall@10 ~0.99+) above.
-    ann_threshold: int = 50_000
+    ann_threshold: int = 20_000
     # Vector store: FAISS files in the index folder, or Qdrant (server URL or embedded local path).
     store: str = "faiss"
     qdrant_url: str | None = None

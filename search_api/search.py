@@ -79,6 +79,9 @@ class Searcher:
         self.sentence_vectors = {name: store.open_signal(self.build_dir, self.manifest,
                                                          name + store.SENTENCE_SUFFIX, qdrant_url)
                                  for name in self.embedders}
+        # Plain arrays over the same memory as the FAISS indexes: gathering rows is a numpy take.
+        self.matrices = {name: _rows_of(index) for name, index in self.vectors.items()}
+        self.sentence_matrices = {name: _rows_of(index) for name, index in self.sentence_vectors.items()}
         self.sentence_offsets = np.load(self.build_dir / store.SENTENCE_OFFSETS)
         self.sentence_owner = np.repeat(np.arange(len(self.sentence_offsets) - 1), np.diff(self.sentence_offsets))
         self.lexical = LexicalIndex.load(self.build_dir)
@@ -175,7 +178,7 @@ class Searcher:
         """Mean of the passage's cosine and its best sentence's: a question usually targets one sentence,
         but the passage vector keeps the context (measured on xquad: README)."""
         rows = rows.astype(np.int64)
-        passage = self.vectors[name].reconstruct_batch(rows) @ query
+        passage = self.matrices[name](rows) @ query
         starts, ends = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
         has = ends > starts
         best = passage.copy()
@@ -184,7 +187,7 @@ class Searcher:
             group_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
             # all sentence rows of these passages, without a Python loop over passages
             idx = np.repeat(starts[has] - group_starts, lengths) + np.arange(lengths.sum())
-            sims = self.sentence_vectors[name].reconstruct_batch(idx) @ query
+            sims = self.sentence_matrices[name](idx) @ query
             best[has] = np.maximum.reduceat(sims, group_starts)
         return (passage + best) / 2
 
@@ -246,6 +249,14 @@ def check_models(manifest: dict, embedders: Mapping[str, Embedder]) -> dict[str,
                 f"{embedder.model_id} (dim {embedder.dim}): rebuild the index or change the server's models")
         chosen[name] = embedder
     return chosen
+
+
+def _rows_of(index):
+    """A function rows -> vectors: a numpy gather when the index holds plain floats, else reconstruct."""
+    matrix = store.vector_matrix(index) if not hasattr(index, "collection") else None
+    if matrix is not None:
+        return lambda rows: matrix[rows]
+    return lambda rows: index.reconstruct_batch(rows) if len(rows) else np.zeros((0, index.d), np.float32)
 
 
 def _bigrams(text: str) -> set[str]:
