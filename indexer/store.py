@@ -124,8 +124,11 @@ def make_vector_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD):
     if len(vectors) < ann_threshold:
         index = faiss.IndexFlatIP(vectors.shape[1])
     else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        # fp16 storage halves the memory of a large index; cosines move by ~1e-4.
+        index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, HNSW_M,
+                                  faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
+        index.train(vectors)
     index.add(vectors)
     return index
 
@@ -146,13 +149,18 @@ def read_vectors(build_dir: Path, name: str):
 
 
 def vector_matrix(index) -> np.ndarray | None:
-    """Zero-copy (n, d) view of the float32 vectors inside a flat or HNSW-flat FAISS index."""
+    """Zero-copy (n, d) view of the vectors inside a flat (float32) or HNSW-SQ (float16) FAISS index."""
     import faiss
 
-    flat = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
-    if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
+    storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    n, d = storage.ntotal, storage.d
+    if n == 0:
         return None
-    return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    if isinstance(storage, faiss.IndexFlat):
+        return faiss.rev_swig_ptr(storage.get_xb(), n * d).reshape(n, d)
+    if isinstance(storage, faiss.IndexScalarQuantizer) and storage.code_size == 2 * d:  # QT_fp16
+        return faiss.rev_swig_ptr(storage.codes.data(), n * storage.code_size).view(np.float16).reshape(n, d)
+    return None
 
 
 def build_id(build_dir: Path) -> str:

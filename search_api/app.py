@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        models = embedders if embedders is not None else load_models(settings.models)
+        models = embedders if embedders is not None else load_models(settings.models, settings.embed_threads)
         app.state.settings = settings
         app.state.watcher = IndexWatcher(settings.index_dir, lambda: Searcher(
             settings.index_dir, models, per_article=settings.per_article, candidates=settings.candidates,
@@ -67,8 +67,8 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
     return app
 
 
-def load_models(specs: tuple[str, ...]) -> dict[str, Embedder]:
-    models = [load_embedder(spec) for spec in specs]
+def load_models(specs: tuple[str, ...], threads: int | None = None) -> dict[str, Embedder]:
+    models = [load_embedder(spec, threads) for spec in specs]
     return {m.name: m for m in models}
 
 

@@ -65,7 +65,7 @@ def open_searcher(index: Path):
     from search_api.search import Searcher
 
     settings = Settings(index_dir=index)
-    return Searcher(index, load_models(settings.models), per_article=settings.per_article,
+    return Searcher(index, load_models(settings.models, settings.embed_threads), per_article=settings.per_article,
                     candidates=settings.candidates, qdrant_url=settings.qdrant_url)
 
 

@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     index_dir: Path = Field(Path("index"), description="index directory built by `python -m indexer build`")
     models: tuple[str, ...] = Field(("use", "e5"), description="embedders to load: use, e5, st:<name-or-path>")
+    embed_threads: int = Field(1, ge=1, le=64, description="threads per query embedding (concurrent requests "
+                                                          "share the cores)")
     per_article: int = Field(2, ge=1, le=100, description="at most this many passages per article in a result list")
     candidates: int = Field(100, ge=10, le=5000, description="candidates each signal contributes before fusion")
     api_key: str | None = Field(None, description="if set, every endpoint but /health needs header X-API-Key")

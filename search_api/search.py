@@ -255,7 +255,7 @@ def _rows_of(index):
     """A function rows -> vectors: a numpy gather when the index holds plain floats, else reconstruct."""
     matrix = store.vector_matrix(index) if not hasattr(index, "collection") else None
     if matrix is not None:
-        return lambda rows: matrix[rows]
+        return lambda rows: matrix[rows].astype(np.float32, copy=False)
     return lambda rows: index.reconstruct_batch(rows) if len(rows) else np.zeros((0, index.d), np.float32)
 
 
