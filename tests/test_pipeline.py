@@ -172,3 +172,17 @@ def test_large_corpora_get_an_hnsw_index_that_agrees_with_exact_search(tmp_path,
     assert ids[:, 0].tolist() == [0, 1, 2]
     hits = Searcher(config.index_dir, {"fake": FakeEmbedder("fake")}).search("维和行动第二大出资国", k=3).hits
     assert "出資國" in hits[0].text
+
+
+def test_one_failing_model_stops_the_others_and_publishes_nothing(tmp_path, messy_corpus):
+    class Broken(FakeEmbedder):
+        def encode(self, texts, *, is_query=False):
+            raise RuntimeError("model crashed")
+
+    slow = FakeEmbedder("fake")
+    config = IndexConfig(sources=(messy_corpus,), index_dir=tmp_path / "idx", models=("fake", "broken"),
+                         batch_size=1, show_progress=False)
+    with pytest.raises(RuntimeError, match="model crashed"):
+        build_index(config, [slow, Broken("broken", dim=16)])
+    assert not (config.index_dir / store.CURRENT).exists()
+    assert not list((config.index_dir / store.BUILDS).iterdir())
