@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import resource
 import time
@@ -11,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from indexer.config import IndexConfig
-from indexer.normalize import fingerprint
 from indexer.pipeline import build_index
 
 
@@ -25,9 +23,9 @@ class HashingEmbedder:
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            fp = fingerprint(text)
-            for i in range(max(len(fp) - 1, 1)):
-                out[row, int(hashlib.blake2b(fp[i:i + 2].encode(), digest_size=4).hexdigest(), 16) % self.dim] += 1
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+            buckets = (codes[:-1] * 1_000_003 + codes[1:]) % self.dim if len(codes) > 1 else codes % self.dim
+            out[row] = np.bincount(buckets, minlength=self.dim)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
