@@ -64,10 +64,15 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         import bm25s
+        from bm25s.tokenization import Tokenized
 
+        # Token ids in compact arrays, not lists of strings: a 50 MB text file has ~35M tokens.
+        vocab: dict[str, int] = {"\x00": 0}  # an empty passage gets this placeholder to keep rows aligned
+        ids = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokenize(text)), dtype=np.int32)
+               for text in texts]
         bm25 = bm25s.BM25()
-        # An empty token list would break bm25s; a placeholder keeps row numbers aligned.
-        bm25.index([tokenize(t) or ["\x00"] for t in texts], show_progress=False)
+        bm25.index(Tokenized(ids=[row if row.size else np.zeros(1, np.int32) for row in ids], vocab=vocab),
+                   show_progress=False)
         return cls(bm25)
 
     def save(self, index_dir: Path) -> None:

@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from indexer.lexical import LexicalIndex, tokenize, words
+
+TEXTS = ["中国是联合国维和行动的第二大出资国。", "美国总统副助理Jen Daskal说，拜登派遣她的代表团访问北京。",
+         "黄溪连大使在马尼拉视频连线参会。", "", "上合组织峰会在阿斯塔纳举行。"]
+
+
+def test_scores_match_bm25s_on_string_tokens():
+    import bm25s
+
+    ours = LexicalIndex.build(TEXTS)
+    reference = bm25s.BM25()
+    reference.index([tokenize(t) or ["\x00"] for t in TEXTS], show_progress=False)
+    for query in ("聯合國維和行動", "Jen Daskal", "黃溪連", "峰会 阿斯塔纳"):
+        tokens = [t for t in tokenize(query) if t in reference.vocab_dict]
+        np.testing.assert_allclose(ours.scores(tokenize(query)), reference.get_scores(tokens), rtol=1e-5)
+
+
+@pytest.mark.parametrize("query, best", [("聯合國維和行動第二大出資國", 0), ("jen daskal", 1), ("黃溪連", 2),
+                                         ("阿斯塔纳峰会", 4)])
+def test_either_script_and_names_match(query, best):
+    assert int(np.argmax(LexicalIndex.build(TEXTS).scores(tokenize(query)))) == best
+
+
+def test_unknown_terms_score_nothing_and_coverage_drops():
+    index = LexicalIndex.build(TEXTS)
+    assert not index.scores(tokenize("zzqx")).any()
+    assert index.coverage(tokenize("Jen Daskal")) == 1.0
+    assert index.coverage(tokenize("Jen Daskal zzqx")) < 1.0
+
+
+def test_words_drop_punctuation_and_stopwords():
+    assert words("的，。Jen Daskal！") == ["jen", "daskal"]
