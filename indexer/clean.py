@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from indexer.normalize import fingerprint, strip_pinyin, tidy
@@ -197,22 +197,22 @@ def _title(blocks: list[Block]) -> str | None:
     return None
 
 
-def corpus_boilerplate(texts: Iterable[str], min_docs: int = 5) -> frozenset[str]:
-    """Fingerprints of labels seen on 2+ pages and of sentences seen on `min_docs`+ pages.
+def corpus_boilerplate(texts: Sequence[str], min_docs: int = 5) -> frozenset[str]:
+    """Fingerprints of labels seen on 2+ pages and, in corpora of 4 x `min_docs`+ pages, of sentences seen
+    on `min_docs`+ pages.
 
     A label repeated across pages is site chrome; a full sentence repeated on many pages is a
     site-wide notice. Duplicated *articles* are rarer than `min_docs` and are collapsed later instead.
     """
+    count_sentences = len(texts) >= 4 * min_docs  # too few pages to tell a notice from a quote
     labels: Counter[str] = Counter()
     sentences: Counter[str] = Counter()
-    n_docs = 0
     for text in texts:
-        n_docs += 1
         lines = {tidy(line) for line in text.splitlines()}
         labels.update({fingerprint(line) for line in lines if line and is_label(line)})
-        sentences.update({fingerprint(s) for line in lines if not is_label(line)
-                          for s in split_sentences(line) if content_len(s) >= 10})
+        if count_sentences:
+            sentences.update({fingerprint(s) for line in lines if not is_label(line)
+                              for s in split_sentences(line) if content_len(s) >= 10})
     repeated = {k for k, c in labels.items() if c >= 2 and k}
-    if n_docs >= 4 * min_docs:
-        repeated |= {k for k, c in sentences.items() if c >= min_docs}
+    repeated |= {k for k, c in sentences.items() if c >= min_docs}
     return frozenset(repeated)

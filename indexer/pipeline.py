@@ -114,7 +114,7 @@ def collect(config: IndexConfig, report: LoadReport) -> Corpus:
     quiet = not config.show_progress
     raw = [_extract(a) for a in tqdm(load_articles(list(config.sources), report), desc="read", unit="article",
                                      disable=quiet)]
-    boilerplate = corpus_boilerplate(a.text for a in raw)
+    boilerplate = corpus_boilerplate([a.text for a in raw])
     corpus = Corpus()
     seen_ids: set[str] = set()
     for article in tqdm(raw, desc="clean+chunk", unit="article", disable=quiet):
