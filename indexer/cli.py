@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -62,10 +61,8 @@ def run_build(config: IndexConfig, summary_json: Path | None = None) -> int:
     from indexer.pipeline import NothingToIndexError, build_index
     from indexer.store import IndexLockedError
 
-    # the models embed side by side (pipeline._write): split the cores between them
-    threads = int(os.environ.get("NEWSSEARCH_THREADS") or 0) or max(1, (os.cpu_count() or 1) // len(config.models))
     try:
-        embedders = [load_embedder(spec, threads) for spec in config.models]
+        embedders = [load_embedder(spec) for spec in config.models]
         summary = build_index(config, embedders)
     except (NothingToIndexError, IndexLockedError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

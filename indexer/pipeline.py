@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,9 +27,6 @@ CHECKPOINT_PASSAGES = 512  # embeddings written to the cache this often, so a cr
 class NothingToIndexError(RuntimeError):
     """Every input was empty, unreadable or boilerplate."""
 
-
-class BuildCancelled(RuntimeError):
-    """A model stopped embedding because the build failed elsewhere."""
 
 
 @dataclass
@@ -175,17 +170,10 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     np.save(build_dir / store.SENTENCE_OFFSETS, offsets)
     units = [(p.passage_id, p.text) for p in passages] + sentences
     models = {}
-    # The models run side by side, one core each: USE's tokenizer is pure Python while e5 runs in
-    # onnxruntime, so together they keep both cores busy (measured 1.8x faster than one after the other).
-    stop = threading.Event()  # set when one model fails or the build is interrupted: the others stop too
-    with ThreadPoolExecutor(max_workers=len(embedders)) as pool:
-        jobs = [pool.submit(_timed_embed, config, e, units, summary, i, stop) for i, e in enumerate(embedders)]
-        try:
-            results = [job.result() for job in jobs]
-        except BaseException:
-            stop.set()
-            raise
-    for embedder, vectors in zip(embedders, results):
+    # One model after the other, each on all cores: running them side by side on one core each was
+    # slower, because the slower model's long tail then ran on a single core (README, #4 notes).
+    for embedder in embedders:
+        vectors = _timed_embed(config, embedder, units, summary)
         store.write_signal(build_dir, embedder.name, vectors[:len(passages)], config.vector_store(),
                            config.ann_threshold)
         store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[len(passages):],
@@ -209,10 +197,10 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     })
 
 
-def _timed_embed(config: IndexConfig, embedder: Embedder, units: list[tuple[str, str]], summary: BuildSummary,
-                 position: int, stop: threading.Event) -> np.ndarray:
+def _timed_embed(config: IndexConfig, embedder: Embedder, units: list[tuple[str, str]],
+                 summary: BuildSummary) -> np.ndarray:
     started = time.perf_counter()
-    vectors = embed_with_cache(config, embedder, units, summary, position, stop)
+    vectors = embed_with_cache(config, embedder, units, summary)
     summary.embed_seconds[embedder.name] = time.perf_counter() - started
     return vectors
 
@@ -228,7 +216,7 @@ def sentence_units(passages: list[Passage]) -> tuple[list[tuple[str, str]], np.n
 
 
 def embed_with_cache(config: IndexConfig, embedder: Embedder, units: list[tuple[str, str]],
-                     summary: BuildSummary, position: int = 0, stop: threading.Event | None = None) -> np.ndarray:
+                     summary: BuildSummary) -> np.ndarray:
     """Embed (content id, text) units this model has not embedded before; finished batches survive a crash."""
     from tqdm import tqdm
 
@@ -244,12 +232,9 @@ def embed_with_cache(config: IndexConfig, embedder: Embedder, units: list[tuple[
             first[uid] = i
             todo.append(i)
     todo.sort(key=lambda i: len(units[i][1]))  # similar lengths per batch: padding is wasted work
-    bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="text", position=position,
-               disable=not config.show_progress)
+    bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="text", disable=not config.show_progress)
     pending: list[int] = []
     for start in range(0, len(todo), config.batch_size):
-        if stop is not None and stop.is_set():
-            raise BuildCancelled(f"embedding with {embedder.name} stopped: another part of the build failed")
         batch = todo[start:start + config.batch_size]
         vectors[batch] = embedder.encode([units[i][1] for i in batch])
         pending += batch

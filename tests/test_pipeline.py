@@ -174,7 +174,7 @@ def test_large_corpora_get_an_hnsw_index_that_agrees_with_exact_search(tmp_path,
     assert "出資國" in hits[0].text
 
 
-def test_one_failing_model_stops_the_others_and_publishes_nothing(tmp_path, messy_corpus):
+def test_a_failing_second_model_publishes_nothing(tmp_path, messy_corpus):
     class Broken(FakeEmbedder):
         def encode(self, texts, *, is_query=False):
             raise RuntimeError("model crashed")
