@@ -38,7 +38,6 @@ class Filters:
 
 @dataclass
 class Hit:
-    row: int
     score: float
     passage_id: str
     text: str
@@ -208,7 +207,7 @@ class Searcher:
             grams.append(g)
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
             also = [o for o in self.occurrences.get(pid, []) if o[0] != doc_id]
-            hits.append(Hit(row, score_of[row], pid, text, lang, doc_id, position, article,
+            hits.append(Hit(score_of[row], pid, text, lang, doc_id, position, article,
                             match_spans(text, terms), also))
             if len(hits) == k:
                 break
