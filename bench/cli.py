@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=60, help="load test duration")
     parser.add_argument("--reload-every", type=float, help="load test: republish the index this often (s)")
     parser.add_argument("--ann-vectors", type=int, default=120_000, help="vectors for the HNSW recall check")
+    parser.add_argument("--ann-signal", help="ann: use this signal's real vectors from --index (e.g. use.sent) "
+                        "instead of synthetic ones")
     parser.add_argument("--corpus", type=Path, default=EVAL / "news" / "corpus.jsonl", help="JSONL corpus to index")
     parser.add_argument("--work", type=Path, default=Path(".cache/bench"), help="where indexes are built")
     parser.add_argument("--model", action="append", help="embedding signals [default: use e5]")
@@ -55,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in ("ann", "all"):
         from bench import ann
 
-        results["ann"] = ann.run(n=args.ann_vectors)
+        if args.ann_signal:
+            results["ann"] = ann.run(vectors=ann.index_vectors(index, args.ann_signal),
+                                     source=f"{index}:{args.ann_signal}")
+        else:
+            results["ann"] = ann.run(n=args.ann_vectors)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
@@ -102,6 +108,6 @@ def summarise(r: dict) -> str:
                      f"peak memory {x['peak_rss_mb']} MB, skipped {x['skipped']}")
     if "ann" in r:
         a = r["ann"]
-        lines.append(f"HNSW vs exact   recall@10 {a['recall@10']} at {a['vectors']} x {a['dim']}-d, "
+        lines.append(f"HNSW vs exact   recall@10 {a['recall@10']} at {a['vectors']} x {a['dim']}-d ({a['source']}), "
                      f"{a['hnsw_ms_per_query']} ms vs {a['exact_ms_per_query']} ms per query")
     return "\n".join(lines)

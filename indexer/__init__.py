@@ -1,3 +1,3 @@
 """Indexer: turns news articles into a searchable hybrid (dense + BM25) index."""
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3

@@ -1,4 +1,4 @@
-"""Embedding cache keyed by passage content hash: unchanged passages are never embedded twice.
+"""Caches keyed by passage content hash: unchanged passages are never embedded or tokenised twice.
 
 Shards are written as batches finish, so a build that is interrupted (even by SIGKILL) resumes
 without redoing the batches it completed. A build compacts the cache to the passages it indexed.
@@ -6,6 +6,8 @@ without redoing the batches it completed. A build compacts the cache to the pass
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import uuid
 from pathlib import Path
@@ -55,3 +57,23 @@ class EmbeddingCache:
         for shard in old:
             if shard.name not in keep:
                 shard.unlink(missing_ok=True)
+
+
+class TokenCache:
+    """BM25 tokens per passage id, for one tokenizer: a rebuild tokenises only new passages."""
+
+    def __init__(self, index_dir: Path, tokenizer: str) -> None:
+        self.path = index_dir / CACHE_DIR / f"tokens-{hashlib.sha1(tokenizer.encode()).hexdigest()[:12]}.json"
+
+    def load(self) -> dict[str, list[str]]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # missing or cut short by a crash: everything is tokenised again
+
+    def save(self, tokens: dict[str, list[str]]) -> None:
+        """Exactly these passages (deleted ones leave), written atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.path)

@@ -17,11 +17,12 @@ class Passage:
     position: int
     text: str
     lang: str
+    fp: str = ""  # matching form (normalize.fingerprint), computed once here and stored with the passage
 
 
-def passage_id(text: str) -> str:
+def passage_id(text: str, fp: str | None = None) -> str:
     """Content hash of the matching form: the same passage in two articles gets one id."""
-    return hashlib.sha1(fingerprint(text).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1((fingerprint(text) if fp is None else fp).encode("utf-8")).hexdigest()[:16]
 
 
 def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_chars: int = 20) -> list[Passage]:
@@ -35,7 +36,12 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_cha
                 texts[-1] = f"{texts[-1]}\n{piece}"  # a stray line belongs with its neighbour
             else:
                 texts.append(piece)
-    return [Passage(passage_id(t), doc_id, i, t, detect_lang(t)) for i, t in enumerate(texts) if fingerprint(t)]
+    passages = []
+    for text in texts:
+        fp = fingerprint(text)
+        if fp:
+            passages.append(Passage(passage_id(text, fp), doc_id, len(passages), text, detect_lang(text), fp))
+    return passages
 
 
 def passage_sentences(text: str, min_chars: int = 12) -> list[str]:
@@ -43,15 +49,41 @@ def passage_sentences(text: str, min_chars: int = 12) -> list[str]:
 
     A one-sentence passage returns [] : its passage vector already is its sentence vector.
     """
-    units: list[str] = []
+    units = []
+    for group in _sentence_groups(text, min_chars):
+        unit = group[0][1]
+        for _, sentence in group[1:]:
+            unit = f"{unit}{'' if _joins_tight(unit, sentence) else ' '}{sentence}"
+        units.append(unit)
+    return units
+
+
+def sentence_spans(text: str, min_chars: int = 12) -> list[tuple[int, int]]:
+    """Character spans of passage_sentences(text) within text (one span per sentence, same order)."""
+    return [(group[0][0], group[-1][0] + len(group[-1][1])) for group in _sentence_groups(text, min_chars)]
+
+
+def _sentence_groups(text: str, min_chars: int) -> list[list[tuple[int, str]]]:
+    """Sentences as (offset in text, stripped sentence), fragments grouped with their neighbour."""
+    groups: list[list[tuple[int, str]]] = []
+    line_start = 0
     for line in text.split("\n"):
-        for sentence in split_sentences(line):
-            sentence = sentence.strip()
-            if units and (content_len(sentence) < min_chars or content_len(units[-1]) < min_chars):
-                units[-1] = f"{units[-1]}{'' if _joins_tight(units[-1], sentence) else ' '}{sentence}"
+        cursor = 0
+        for raw in split_sentences(line):
+            sentence = raw.strip()
+            found = line.find(sentence, cursor) if sentence else -1
+            offset = line_start + (found if found >= 0 else cursor)
+            cursor = (found if found >= 0 else cursor) + len(sentence)
+            if groups and (content_len(sentence) < min_chars or _group_len(groups[-1]) < min_chars):
+                groups[-1].append((offset, sentence))
             elif sentence:
-                units.append(sentence)
-    return units if len(units) > 1 else []
+                groups.append([(offset, sentence)])
+        line_start += len(line) + 1
+    return groups if len(groups) > 1 else []
+
+
+def _group_len(group: list[tuple[int, str]]) -> int:
+    return sum(content_len(sentence) for _, sentence in group)
 
 
 def split_paragraph(text: str, max_chars: int) -> list[str]:

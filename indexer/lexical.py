@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from indexer.cache import TokenCache
+from indexer.chunk import Passage
 from indexer.normalize import normalize
 
 BM25_DIR = "bm25"
@@ -54,6 +57,15 @@ def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff"
 
 
+def cached_tokens(index_dir: Path, passages: Sequence[Passage]) -> list[list[str]]:
+    """Each passage's tokens; only passages the last build did not see go through jieba (the slow part)."""
+    cache = TokenCache(index_dir, TOKENIZER)
+    known = cache.load()
+    tokens = [known[p.passage_id] if p.passage_id in known else tokenize(p.text) for p in passages]
+    cache.save({p.passage_id: t for p, t in zip(passages, tokens)})
+    return tokens
+
+
 class LexicalIndex:
     def __init__(self, bm25) -> None:
         self._bm25 = bm25
@@ -63,13 +75,17 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
+        return cls.from_tokens(tokenize(text) for text in texts)
+
+    @classmethod
+    def from_tokens(cls, token_lists: Iterable[list[str]]) -> LexicalIndex:
         import bm25s
         from bm25s.tokenization import Tokenized
 
         # Token ids in compact arrays, not lists of strings: a 50 MB text file has ~35M tokens.
         vocab: dict[str, int] = {"\x00": 0}  # an empty passage gets this placeholder to keep rows aligned
-        ids = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokenize(text)), dtype=np.int32)
-               for text in texts]
+        ids = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), dtype=np.int32)
+               for tokens in token_lists]
         bm25 = bm25s.BM25()
         bm25.index(Tokenized(ids=[row if row.size else np.zeros(1, np.int32) for row in ids], vocab=vocab),
                    show_progress=False)

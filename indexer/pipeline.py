@@ -11,17 +11,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer import FORMAT_VERSION, store
-from indexer.cache import EmbeddingCache
-from indexer.chunk import Passage, chunk_blocks, passage_id, passage_sentences
+from indexer.chunk import Passage, chunk_blocks
 from indexer.clean import clean_text, corpus_boilerplate, find_date
 from indexer.config import IndexConfig
-from indexer.embed import Embedder
+from indexer.embed import Embedder, SpanEmbedder
 from indexer.html import html_to_text
-from indexer.lexical import TOKENIZER, LexicalIndex
+from indexer.lexical import TOKENIZER, LexicalIndex, cached_tokens
 from indexer.load import Article, LoadReport, load_articles
 from indexer.normalize import detect_lang
-
-CHECKPOINT_PASSAGES = 512  # embeddings written to the cache this often, so a crash loses little
+from indexer.vectors import embed_units, sentence_offsets, units_for
 
 
 class NothingToIndexError(RuntimeError):
@@ -88,9 +86,9 @@ def _build_and_publish(config: IndexConfig, corpus: Corpus, embedders: Sequence[
 def build_fingerprint(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder]) -> str:
     """Everything the built index depends on: passages, where they occur, article metadata, settings."""
     digest = hashlib.sha1()
-    for part in (sorted(corpus.passages), corpus.occurrences, corpus.articles,
-                 [(e.name, e.model_id, e.dim) for e in embedders], config.chunking(), config.vector_store(),
-                 config.ann_threshold, TOKENIZER, FORMAT_VERSION):
+    models = [(e.name, e.model_id, e.dim, isinstance(e, SpanEmbedder)) for e in embedders]
+    for part in (sorted(corpus.passages), corpus.occurrences, corpus.articles, models, config.chunking(),
+                 config.vector_store(), config.ann_threshold, TOKENIZER, FORMAT_VERSION):
         digest.update(repr(part).encode("utf-8"))
     return digest.hexdigest()
 
@@ -127,7 +125,7 @@ def collect(config: IndexConfig, report: LoadReport) -> Corpus:
             if p.passage_id in corpus.passages:
                 corpus.duplicates += 1
             else:
-                corpus.passages[p.passage_id] = Passage(p.passage_id, doc_id, p.position, p.text, p.lang)
+                corpus.passages[p.passage_id] = Passage(p.passage_id, doc_id, p.position, p.text, p.lang, p.fp)
     return corpus
 
 
@@ -165,24 +163,27 @@ def _majority_lang(passages: list[Passage]) -> str:
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
            summary: BuildSummary, fingerprint: str) -> None:
     passages = list(corpus.passages.values())
-    texts = [p.text for p in passages]
-    sentences, offsets = sentence_units(passages)
+    offsets = sentence_offsets(passages)
     np.save(build_dir / store.SENTENCE_OFFSETS, offsets)
-    units = [(p.passage_id, p.text) for p in passages] + sentences
     models = {}
     # One model after the other, each on all cores: running them side by side on one core each was
     # slower, because the slower model's long tail then ran on a single core (README, #4 notes).
     for embedder in embedders:
-        vectors = _timed_embed(config, embedder, units, summary)
-        store.write_signal(build_dir, embedder.name, vectors[:len(passages)], config.vector_store(),
+        started = time.perf_counter()
+        units, is_passage = units_for(embedder, passages)
+        vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units)
+        summary.reused[embedder.name] = len(units) - summary.embedded[embedder.name]
+        summary.embed_seconds[embedder.name] = time.perf_counter() - started
+        store.write_signal(build_dir, embedder.name, vectors[is_passage], config.vector_store(),
                            config.ann_threshold)
-        store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[len(passages):],
+        store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[~is_passage],
                            config.vector_store(), config.ann_threshold)
-        models[embedder.name] = {"model_id": embedder.model_id, "dim": embedder.dim,
-                                 "index": config.vector_index(len(passages)), "sentences": len(sentences),
-                                 "sentence_index": config.vector_index(len(sentences))}
-    LexicalIndex.build(texts).save(build_dir)
-    rows = [(i, p.passage_id, p.text, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
+        models[embedder.name] = {
+            "model_id": embedder.model_id, "dim": embedder.dim, "index": config.vector_index(len(passages)),
+            "sentences": int(offsets[-1]), "sentence_index": config.vector_index(int(offsets[-1])),
+            "sentence_vectors": "late-chunked" if isinstance(embedder, SpanEmbedder) else "separate"}
+    LexicalIndex.from_tokens(cached_tokens(config.index_dir, passages)).save(build_dir)
+    rows = [(i, p.passage_id, p.text, p.fp, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
     store.write_db(build_dir, corpus.articles, rows, corpus.occurrences)
     store.write_manifest(build_dir, {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -195,62 +196,3 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         "build_fingerprint": fingerprint,
         "sources": [str(s) for s in config.sources],
     })
-
-
-def _timed_embed(config: IndexConfig, embedder: Embedder, units: list[tuple[str, str]],
-                 summary: BuildSummary) -> np.ndarray:
-    started = time.perf_counter()
-    vectors = embed_with_cache(config, embedder, units, summary)
-    summary.embed_seconds[embedder.name] = time.perf_counter() - started
-    return vectors
-
-
-def sentence_units(passages: list[Passage]) -> tuple[list[tuple[str, str]], np.ndarray]:
-    """(id, text) of every passage's sentences, and offsets: passage i owns rows offsets[i]:offsets[i+1]."""
-    units: list[tuple[str, str]] = []
-    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
-    for i, p in enumerate(passages):
-        units += [(passage_id(s), s) for s in passage_sentences(p.text)]
-        offsets[i + 1] = len(units)
-    return units, offsets
-
-
-def embed_with_cache(config: IndexConfig, embedder: Embedder, units: list[tuple[str, str]],
-                     summary: BuildSummary) -> np.ndarray:
-    """Embed (content id, text) units this model has not embedded before; finished batches survive a crash."""
-    from tqdm import tqdm
-
-    cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dim)
-    cached = cache.load()
-    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
-    first: dict[str, int] = {}
-    todo: list[int] = []
-    for i, (uid, _) in enumerate(units):
-        if uid in cached:
-            vectors[i] = cached[uid]
-        elif uid not in first:
-            first[uid] = i
-            todo.append(i)
-    todo.sort(key=lambda i: len(units[i][1]))  # similar lengths per batch: padding is wasted work
-    bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="text", disable=not config.show_progress)
-    pending: list[int] = []
-    for start in range(0, len(todo), config.batch_size):
-        batch = todo[start:start + config.batch_size]
-        vectors[batch] = embedder.encode([units[i][1] for i in batch])
-        pending += batch
-        if len(pending) >= CHECKPOINT_PASSAGES:
-            cache.append([units[i][0] for i in pending], vectors[pending])
-            pending = []
-        bar.update(len(batch))
-    bar.close()
-    for i, (uid, _) in enumerate(units):  # repeated sentences were embedded once
-        if uid in first and first[uid] != i:
-            vectors[i] = vectors[first[uid]]
-    ids = [uid for uid, _ in units]
-    if set(cached) - set(ids):
-        cache.compact(ids, vectors)  # deleted or changed passages leave the cache
-    else:
-        cache.append([units[i][0] for i in pending], vectors[pending])
-    summary.embedded[embedder.name] = len(todo)
-    summary.reused[embedder.name] = len(units) - len(todo)
-    return vectors

@@ -29,7 +29,7 @@ SCHEMA = """
 CREATE TABLE articles (doc_id TEXT PRIMARY KEY, title TEXT, date TEXT, path TEXT, url TEXT,
                        source TEXT, lang TEXT);
 CREATE TABLE passages (row INTEGER PRIMARY KEY, passage_id TEXT UNIQUE NOT NULL, text TEXT NOT NULL,
-                       lang TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL);
+                       fp TEXT NOT NULL, lang TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL);
 CREATE TABLE occurrences (passage_id TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
                           PRIMARY KEY (doc_id, position));
 CREATE INDEX occurrences_pid ON occurrences(passage_id);
@@ -127,7 +127,7 @@ def make_vector_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD):
         # fp16 storage halves the memory of a large index; cosines move by ~1e-4.
         index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, HNSW_M,
                                   faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index.hnsw.efConstruction = 40
         index.train(vectors)
     index.add(vectors)
     return index
@@ -203,12 +203,13 @@ def drop_other_builds(vector_store: dict, keep: str | None) -> None:
 
 def write_db(build_dir: Path, articles: list[ArticleRow], passages: list[tuple],
              occurrences: list[tuple[str, str, int]]) -> None:
-    """passages: (row, passage_id, text, lang, doc_id, position) in FAISS row order."""
+    """passages: (row, passage_id, text, fp, lang, doc_id, position) in FAISS row order; fp is the
+    passage's matching form (normalize.fingerprint), stored so queries need not recompute it."""
     with sqlite3.connect(build_dir / DB) as conn:
         conn.executescript(SCHEMA)
         conn.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?)",
                          [(a.doc_id, a.title, a.date, a.path, a.url, a.source, a.lang) for a in articles])
-        conn.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?)", passages)
+        conn.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", passages)
         conn.executemany("INSERT OR IGNORE INTO occurrences VALUES (?,?,?)", occurrences)
     conn.close()
 

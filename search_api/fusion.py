@@ -21,10 +21,14 @@ def profile_query(query: str, coverage: float, n_tokens: int) -> QueryProfile:
     return QueryProfile(lang=detect_lang(query), cjk=cjk_share(query), coverage=coverage, n_tokens=n_tokens)
 
 
-def signal_weights(profile: QueryProfile, signals: list[str]) -> dict[str, float]:
-    """How much each signal counts for this query.
+PHRASE_WEIGHT = 0.6  # article-level exact-phrase evidence, per unit of the query's Chinese share
 
-    Chinese queries: e5 and BM25 carry the ranking (names and numbers match exactly), USE helps.
+
+def signal_weights(profile: QueryProfile, signals: list[str], phrase: bool = False) -> dict[str, float]:
+    """How much each signal counts for this query (the weights sum to 1).
+
+    Chinese queries: e5 and BM25 carry the ranking (names and numbers match exactly), USE helps, and
+    articles containing the query's wording verbatim are lifted (`phrase`: names, policies, events).
     Cross-lingual (English) queries: the two dense signals carry it; BM25 only counts for the share of
     the query the corpus actually contains (names, acronyms), so lexical noise cannot bury it.
     Mixed queries interpolate by their share of Chinese. Tuned on the dev sets (README).
@@ -37,6 +41,11 @@ def signal_weights(profile: QueryProfile, signals: list[str]) -> dict[str, float
         "bm25": (0.40 * zh + 0.10 * (1 - zh)) * profile.coverage,
     }
     weights = {s: base.get(s, 0.3) for s in signals}
+    total = sum(weights.values())
+    if total > 0:
+        weights = {s: w / total for s, w in weights.items()}
+    if phrase and zh > 0:
+        weights["phrase"] = PHRASE_WEIGHT * zh
     total = sum(weights.values())
     return {s: w / total for s, w in weights.items()} if total > 0 else weights
 

@@ -16,6 +16,7 @@ from indexer.lexical import TOKENIZER, LexicalIndex, tokenize, words
 from indexer.normalize import fingerprint
 from search_api.fusion import fuse, profile_query, signal_weights
 from search_api.highlight import match_spans
+from search_api.phrase import article_evidence
 
 Mode = Literal["hybrid", "dense", "lexical"]
 NEAR_DUPLICATE = 0.6  # character-bigram Jaccard above which two passages say the same thing
@@ -99,7 +100,8 @@ class Searcher:
                                "ORDER BY doc_id, position").fetchall()
         finally:
             conn.close()
-        self.passages = [(r["passage_id"], r["text"], r["lang"], r["doc_id"], r["position"]) for r in rows]
+        self.passages = [(r["passage_id"], r["text"], r["lang"], r["doc_id"], r["position"], r["fp"])
+                         for r in rows]
         self.occurrences: dict[str, list[tuple[str, int]]] = {}
         self.article_rows: dict[str, list[tuple[int, str]]] = {}
         row_of = {p[0]: i for i, p in enumerate(self.passages)}
@@ -123,11 +125,15 @@ class Searcher:
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
                 else np.zeros(0, np.int64))
-        weights = signal_weights(profile, list(signals))
+        weights = signal_weights(profile, list(signals), phrase=mode == "hybrid" and rows.size > 0)
         cand = {name: self._score_rows(name, rows, s.query) for name, s in signals.items()}
         # each signal is normalised against its own candidates' scores
         tops = {name: cand[name][np.isin(rows, s.rows)] for name, s in signals.items()}
         fused = fuse(cand, tops, weights)
+        if "phrase" in weights:
+            fused += weights["phrase"] * article_evidence(
+                fingerprint(query), [self.passages[r][5] for r in rows.tolist()],
+                [self.passages[r][3] for r in rows.tolist()], self.lexical.idf)
         order = rows[np.argsort(-fused, kind="stable")]
         score_of = dict(zip(rows.tolist(), fused.tolist()))
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
@@ -197,11 +203,11 @@ class Searcher:
         per_doc: dict[str, int] = {}
         grams: list[set[str]] = []
         for row in order.tolist():
-            pid, text, lang, doc_id, position = self.passages[row]
+            pid, text, lang, doc_id, position, fp = self.passages[row]
             article = self.articles[doc_id]
             if not self._passes(filters, lang, article) or per_doc.get(doc_id, 0) >= self.per_article:
                 continue
-            g = _bigrams(text)
+            g = _bigrams(fp)
             if any(_jaccard(g, other) > NEAR_DUPLICATE for other in grams):
                 continue
             grams.append(g)
@@ -258,8 +264,7 @@ def _rows_of(index):
     return lambda rows: index.reconstruct_batch(rows) if len(rows) else np.zeros((0, index.d), np.float32)
 
 
-def _bigrams(text: str) -> set[str]:
-    fp = fingerprint(text)
+def _bigrams(fp: str) -> set[str]:
     return {fp[i:i + 2] for i in range(len(fp) - 1)} or {fp}
 
 

@@ -36,6 +36,25 @@ class FakeEmbedder:
         return out / np.maximum(norms, 1e-12)
 
 
+class FakeSpanEmbedder(FakeEmbedder):
+    """A fake that pools sentence spans from its passage pass, like E5Embedder (late chunking)."""
+
+    def __init__(self, name: str = "fake2", dim: int = 32) -> None:
+        super().__init__(name, dim)
+        self.model_id = f"fake-span-{dim}"
+
+    def encode_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]:
+        passages = self.encode(texts)
+        return [np.vstack([passages[i:i + 1], *[self._encode_span(text[a:b]) for a, b in text_spans]])
+                for i, (text, text_spans) in enumerate(zip(texts, spans))]
+
+    def _encode_span(self, text: str) -> np.ndarray:
+        calls = self.calls  # spans come from the passage's pass: they are not extra model calls
+        vector = self.encode([text])
+        self.calls = calls
+        return vector
+
+
 ARTICLE_A = """今日新闻app下载
 登录 注册
 11月05日 20.0°C-21.6°C
@@ -111,7 +130,7 @@ def messy_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_embedders() -> list[FakeEmbedder]:
-    return [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
+    return [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_health(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["articles"] == 7 and body["passages"] > 5
-    assert body["models"] == {"fake": "fake-bigram-64", "fake2": "fake-bigram-32"}
+    assert body["models"] == {"fake": "fake-bigram-64", "fake2": "fake-span-32"}
 
 
 def test_search_get_returns_ranked_passages_with_links(client):

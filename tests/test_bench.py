@@ -16,3 +16,14 @@ def test_split_corpus_holds_back_the_last_articles(tmp_path):
     base, extra = split_corpus(corpus, tmp_path, new=100)
     assert len(base.read_text().splitlines()) == 50
     assert [json.loads(x)["id"] for x in extra.read_text().splitlines()][0] == "50"
+
+
+def test_ann_recall_counts_tied_duplicates_as_hits():
+    import numpy as np
+
+    from bench.ann import clustered_vectors, run
+
+    vectors = clustered_vectors(1000, 32, clusters=10)
+    result = run(vectors=np.vstack([vectors, vectors]), queries=50)  # every vector twice: ties everywhere
+    assert result["vectors"] == 1950 and result["dim"] == 32
+    assert result["recall@10"] >= 0.99

@@ -1,6 +1,6 @@
 import pytest
 
-from indexer.chunk import chunk_blocks, passage_id, split_paragraph
+from indexer.chunk import chunk_blocks, passage_id, passage_sentences, sentence_spans, split_paragraph
 from indexer.clean import Block
 
 LONG_ZH = "".join(f"这是第{i}个句子，内容关于太平洋岛国的警务合作与发展。" for i in range(40))
@@ -42,3 +42,21 @@ def test_stray_short_line_joins_previous_passage():
 def test_passage_id_is_script_and_punctuation_insensitive():
     assert passage_id("聯合國維和行動。") == passage_id("联合国 维和行动")
     assert passage_id("联合国") != passage_id("维和行动")
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("一句话。", []),  # one sentence: its passage vector is its sentence vector
+    ("斐济决定恢复与中国的警务合作。斐济警察将到中国接受培训和指导。",
+     ["斐济决定恢复与中国的警务合作。", "斐济警察将到中国接受培训和指导。"]),
+    ("短句。斐济决定恢复与中国的警务合作。斐济警察将到中国接受培训。",
+     ["短句。斐济决定恢复与中国的警务合作。", "斐济警察将到中国接受培训。"]),  # a fragment joins its neighbour
+    ("Fiji resumed police cooperation with China. Officers will train there.",
+     ["Fiji resumed police cooperation with China.", "Officers will train there."]),
+    ("警务合作\n斐济决定恢复与中国的警务合作。  斐济警察将到中国接受培训和指导。",
+     ["警务合作斐济决定恢复与中国的警务合作。", "斐济警察将到中国接受培训和指导。"]),
+])
+def test_sentence_spans_locate_the_sentence_units(text, sentences):
+    assert passage_sentences(text) == sentences
+    spans = sentence_spans(text)
+    assert len(spans) == len(sentences)
+    assert [text[a:b].replace("\n", "") for a, b in spans] == sentences

@@ -37,7 +37,7 @@ def test_sigkill_mid_build_keeps_old_index_and_next_build_resumes(tmp_path):
     assert indexer_main(["build", "--source", str(small), "--index", str(index), "--model", "use", "--quiet"]) == 0
     before = store.live_dir(index)
 
-    big = _corpus(tmp_path / "big.jsonl", 150)
+    big = _corpus(tmp_path / "big.jsonl", 600)
     cmd = [sys.executable, "-m", "indexer", "build", "--source", str(big), "--index", str(index), "--model", "use",
            "--quiet", "--batch-size", "16"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -53,3 +53,23 @@ def test_expansion_is_cached_and_checked():
     stamp = (folder / "checksum.sha256").read_text().strip()
     assert stamp == e5model.sha256(e5model.packed_path())
     assert folder.name.endswith(stamp[:16])
+
+
+def test_late_chunked_sentences_keep_their_own_meaning():
+    from indexer.chunk import sentence_spans
+    from indexer.embed import E5Embedder
+
+    e5 = E5Embedder()
+    passage = "斐济决定恢复与中国的警务合作，斐济警察将到中国接受培训。黑豹队的防守只丢了308分，在联赛中排名第六。"
+    spans = sentence_spans(passage)
+    assert len(spans) == 2
+    [vectors] = e5.encode_spans([passage], [spans])
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(vectors[0], e5.encode([passage])[0], atol=1e-5)  # row 0: the passage itself
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    police, football = e5.encode(["斐济警察去哪里接受培训？", "黑豹队在联赛中防守排名第几？"], is_query=True)
+    assert vectors[1] @ police > vectors[2] @ police
+    assert vectors[2] @ football > vectors[1] @ football
+    # pooled in context, yet close to the sentence embedded on its own
+    alone = e5.encode([passage[a:b] for a, b in spans])
+    assert np.all(np.sum(alone * vectors[1:], axis=1) > 0.8)

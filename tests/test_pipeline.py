@@ -9,7 +9,7 @@ import pytest
 from indexer import FORMAT_VERSION, store
 from indexer.config import IndexConfig
 from indexer.pipeline import NothingToIndexError, build_index
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, FakeSpanEmbedder
 
 
 def test_build_writes_manifest_db_and_vectors(built_index):
@@ -21,15 +21,33 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     assert n_sent > 0
     assert manifest["models"] == {
         "fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip", "sentences": n_sent,
-                 "sentence_index": "flat-ip"},
-        "fake2": {"model_id": "fake-bigram-32", "dim": 32, "index": "flat-ip", "sentences": n_sent,
-                  "sentence_index": "flat-ip"}}
+                 "sentence_index": "flat-ip", "sentence_vectors": "separate"},
+        "fake2": {"model_id": "fake-span-32", "dim": 32, "index": "flat-ip", "sentences": n_sent,
+                  "sentence_index": "flat-ip", "sentence_vectors": "late-chunked"}}
     assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
     assert manifest["counts"]["passages"] == summary.passages
     assert summary.articles == 7
     assert {(w, r.split(" ")[0]) for w, r in summary.skipped} >= {("empty.txt", "empty"), ("binary.txt", "binary")}
     for name in embedders:
         assert store.read_vectors(live, name).ntotal == summary.passages
+        assert store.read_vectors(live, name + store.SENTENCE_SUFFIX).ntotal == n_sent
+    # the late-chunking model ran once per passage; the other also embedded each distinct sentence
+    assert embedders["fake2"].calls == summary.passages < embedders["fake"].calls
+
+
+def test_sentence_rows_line_up_for_both_kinds_of_model(built_index):
+    from indexer.chunk import passage_sentences
+
+    config, _, embedders = built_index
+    live = store.live_dir(config.index_dir)
+    offsets = np.load(live / store.SENTENCE_OFFSETS)
+    conn = sqlite3.connect(live / store.DB)
+    texts = [t for (t,) in conn.execute("SELECT text FROM passages ORDER BY row")]
+    row = next(i for i, t in enumerate(texts) if len(passage_sentences(t)) >= 2)
+    first = passage_sentences(texts[row])[0]
+    for name, embedder in embedders.items():
+        stored = store.read_vectors(live, name + store.SENTENCE_SUFFIX).reconstruct(int(offsets[row]))
+        np.testing.assert_allclose(stored, embedder.encode([first])[0], atol=1e-5)
 
 
 def test_duplicate_passages_are_stored_once_with_every_source(built_index):
@@ -61,20 +79,27 @@ def test_faiss_matches_numpy_brute_force(built_index):
 def test_rebuild_with_no_change_keeps_the_live_index(built_index):
     config, summary, embedders = built_index
     before = store.live_dir(config.index_dir)
-    fresh = [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
+    fresh = [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)]
     again = build_index(config, fresh)
     assert again.unchanged and store.live_dir(config.index_dir) == before
     assert fresh[0].calls == 0 and again.passages == summary.passages
 
 
-def test_rebuild_embeds_only_new_passages(built_index):
+def test_rebuild_embeds_only_new_passages(built_index, monkeypatch):
+    from indexer import lexical
+
     config, summary, embedders = built_index
-    (config.sources[0] / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录，科学家发出警告。", encoding="utf-8")
-    fresh = [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)]
+    tokenised = []
+    monkeypatch.setattr(lexical, "tokenize", lambda text: tokenised.append(text) or text.split())
+    (config.sources[0] / "new.txt").write_text(
+        "格陵兰冰盖融化速度创下新的纪录，科学家发出警告。海平面上升将威胁沿海城市的安全。", encoding="utf-8")
+    fresh = [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)]
     again = build_index(config, fresh)
     assert not again.unchanged and again.passages == summary.passages + 1
-    assert again.embedded == {"fake": 1, "fake2": 1}  # a one-sentence passage: no sentence vectors
-    assert fresh[0].calls == 1
+    # the new passage and its two sentences; the late-chunking model embeds the passage alone
+    assert again.embedded == {"fake": 3, "fake2": 1}
+    assert fresh[0].calls == 3 and fresh[1].calls == 1
+    assert len(tokenised) == 1 and tokenised[0].startswith("格陵兰")  # BM25 tokens of the others are cached
 
 
 def test_failed_build_keeps_the_last_good_index(built_index):
@@ -120,9 +145,9 @@ def test_current_is_a_relative_symlink(built_index):
 
 
 def test_interrupted_build_resumes_without_redoing_finished_batches(tmp_path, messy_corpus, monkeypatch):
-    from indexer import pipeline
+    from indexer import vectors
 
-    monkeypatch.setattr(pipeline, "CHECKPOINT_PASSAGES", 1)
+    monkeypatch.setattr(vectors, "CHECKPOINT_TEXTS", 1)
     config = IndexConfig(sources=(messy_corpus,), index_dir=tmp_path / "idx", models=("fake",), batch_size=2,
                          show_progress=False)
 
@@ -151,7 +176,7 @@ def test_deleted_articles_leave_the_index_and_the_cache(built_index):
     cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
     assert gone in cache.load()
     (config.sources[0] / "d.jsonl").unlink()
-    again = build_index(config, [FakeEmbedder("fake"), FakeEmbedder("fake2", dim=32)])
+    again = build_index(config, [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)])
     assert again.articles == summary.articles - 2
     assert gone not in cache.load()
     assert gone not in {r[0] for r in sqlite3.connect(store.live_dir(config.index_dir) / store.DB)

@@ -75,6 +75,33 @@ def test_weights_follow_the_query_language():
     assert sum(zh.values()) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("cjk, expected", [(1.0, 0.6 / 1.6), (0.5, 0.3 / 1.3), (0.0, None)])
+def test_phrase_evidence_weighs_by_the_query_share_of_chinese(cjk, expected):
+    weights = signal_weights(_profile(cjk, 1.0), ["use", "e5", "bm25"], phrase=True)
+    assert weights.get("phrase") == (pytest.approx(expected) if expected else None)
+    assert sum(weights.values()) == pytest.approx(1.0)
+
+
+def test_hybrid_mode_adds_phrase_evidence_for_chinese_queries_only(searcher):
+    assert "phrase" in searcher.search("维和行动", k=3).weights
+    assert "phrase" not in searcher.search("peacekeeping police", k=3).weights
+
+
+def test_article_with_the_exact_wording_outranks_scattered_matches(tmp_path):
+    from indexer.config import IndexConfig
+    from indexer.pipeline import build_index
+
+    src = tmp_path / "src"
+    src.mkdir()
+    # both articles contain every character pair of the query; only one has the policy's name verbatim
+    (src / "scattered.txt").write_text("城市的落户政策较为灵活。积分制度和超大规模的特大工程。", encoding="utf-8")
+    (src / "verbatim.txt").write_text("公安部介绍超大特大城市积分落户政策的调整方向。", encoding="utf-8")
+    config = IndexConfig(sources=(src,), index_dir=tmp_path / "idx", models=("fake",), show_progress=False)
+    build_index(config, [FakeEmbedder("fake")])
+    searcher = Searcher(config.index_dir, {"fake": FakeEmbedder("fake")})
+    assert searcher.search("超大特大城市积分落户政策是什么", k=2).hits[0].doc_id == "verbatim"
+
+
 def test_lexical_weight_vanishes_when_the_corpus_lacks_the_query_terms():
     weights = signal_weights(_profile(0.0, 0.0), ["use", "e5", "bm25"])
     assert weights["bm25"] == 0.0
