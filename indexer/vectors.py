@@ -40,9 +40,7 @@ def units_for(embedder: Embedder, passages: list[Passage]) -> tuple[list[Unit], 
     """
     if isinstance(embedder, SpanEmbedder):
         units = [Unit(p.passage_id, p.text, tuple(sentence_spans(p.text))) for p in passages]
-        is_passage = np.concatenate([[True] + [False] * len(u.spans) for u in units]) if units else \
-            np.zeros(0, bool)
-        return units, is_passage.astype(bool)
+        return units, np.array([j == 0 for u in units for j in range(1 + len(u.spans))], dtype=bool)
     sentences = [Unit(passage_id(s), s) for p in passages for s in passage_sentences(p.text)]
     units = [Unit(p.passage_id, p.text) for p in passages] + sentences
     return units, np.arange(len(units)) < len(passages)
