@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, load_embedder
@@ -109,12 +109,12 @@ def register_routes(app: FastAPI) -> None:
                               built_at=searcher.manifest.get("built_at"))
 
     @app.get("/search", response_model=schemas.SearchResponse, responses=errors)
-    def search_get(request: Request, params: Annotated[schemas.SearchRequest, Query()]) -> schemas.SearchResponse:
-        return run_search(request, params)
+    def search_get(request: Request, params: Annotated[schemas.SearchRequest, Query()]) -> Response:
+        return as_json(run_search(request, params))
 
     @app.post("/search", response_model=schemas.SearchResponse, responses=errors)
-    def search_post(request: Request, body: schemas.SearchRequest) -> schemas.SearchResponse:
-        return run_search(request, body)
+    def search_post(request: Request, body: schemas.SearchRequest) -> Response:
+        return as_json(run_search(request, body))
 
     @app.get("/articles/{doc_id}", responses={404: {"model": schemas.ErrorBody}, **errors},
              response_model=schemas.ArticlePublic)
@@ -143,6 +143,12 @@ def run_search(request: Request, params: schemas.SearchRequest) -> schemas.Searc
     took = (time.perf_counter() - started) * 1000
     return schemas.SearchResponse(query=params.q, mode=params.mode, took_ms=round(took, 2),
                                   results=[to_public(h, i, searcher) for i, h in enumerate(outcome.hits, 1)])
+
+
+def as_json(model: schemas.SearchResponse) -> Response:
+    # The model was validated when it was built; FastAPI would validate and encode it a second time
+    # (about 1 ms of a 17 ms query). response_model still documents the schema.
+    return Response(content=model.model_dump_json(), media_type="application/json")
 
 
 def to_public(hit: Hit, rank: int, searcher: Searcher) -> schemas.Hit:

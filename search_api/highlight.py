@@ -10,6 +10,10 @@ from indexer.normalize import to_simplified
 
 def _char_normal_form(text: str) -> tuple[str, list[int]]:
     """Lower-case Simplified NFKC form of `text` with, per normalised char, its offset in `text`."""
+    whole = unicodedata.normalize("NFKC", text)
+    if len(whole) == len(text):  # the usual case: every char maps to one char, offsets are unchanged
+        simplified = to_simplified(whole)
+        return (simplified if len(simplified) == len(whole) else whole).lower(), list(range(len(text)))
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):

@@ -13,15 +13,15 @@ def matched_runs(query: str, passage: str, min_len: int = 2) -> list[tuple[int, 
     """(start, length) of the longest query substrings found in the passage, left to right."""
     runs: list[tuple[int, int]] = []
     i = 0
-    while i < len(query):
-        length = 0
+    while i <= len(query) - min_len:
+        if query[i:i + min_len] not in passage:
+            i += 1
+            continue
+        length = min_len
         while i + length < len(query) and query[i:i + length + 1] in passage:
             length += 1
-        if length >= min_len:
-            runs.append((i, length))
-            i += length
-        else:
-            i += 1
+        runs.append((i, length))
+        i += length
     return runs
 
 
