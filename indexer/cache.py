@@ -60,18 +60,19 @@ class EmbeddingCache:
 
 
 class TokenCache:
-    """BM25 tokens per passage id, for one tokenizer: a rebuild tokenises only new passages."""
+    """BM25 tokens per passage id (joined into one string), for one tokenizer: a rebuild tokenises only
+    new passages."""
 
     def __init__(self, index_dir: Path, tokenizer: str) -> None:
         self.path = index_dir / CACHE_DIR / f"tokens-{hashlib.sha1(tokenizer.encode()).hexdigest()[:12]}.json"
 
-    def load(self) -> dict[str, list[str]]:
+    def load(self) -> dict[str, str]:
         try:
             return json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # missing or cut short by a crash: everything is tokenised again
 
-    def save(self, tokens: dict[str, list[str]]) -> None:
+    def save(self, tokens: dict[str, str]) -> None:
         """Exactly these passages (deleted ones leave), written atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,13 +57,21 @@ def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff"
 
 
-def cached_tokens(index_dir: Path, passages: Sequence[Passage]) -> list[list[str]]:
-    """Each passage's tokens; only passages the last build did not see go through jieba (the slow part)."""
+def cached_tokens(index_dir: Path, passages: Sequence[Passage]) -> Iterator[list[str]]:
+    """Each passage's tokens; only passages the last build did not see go through jieba (the slow part).
+
+    Tokens are kept joined, one string per passage (a 50 MB text has ~35M tokens: as separate Python
+    strings they would take gigabytes), and split again one passage at a time.
+    """
     cache = TokenCache(index_dir, TOKENIZER)
     known = cache.load()
-    tokens = [known[p.passage_id] if p.passage_id in known else tokenize(p.text) for p in passages]
-    cache.save({p.passage_id: t for p, t in zip(passages, tokens)})
-    return tokens
+    joined = {p.passage_id: known.get(p.passage_id) or _SEP.join(tokenize(p.text)) for p in passages}
+    del known
+    cache.save(joined)
+    return (joined[p.passage_id].split(_SEP) if joined[p.passage_id] else [] for p in passages)
+
+
+_SEP = "\x1f"  # never inside a token: jieba splits on whitespace and control characters are dropped
 
 
 class LexicalIndex:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import sys
@@ -54,9 +55,19 @@ def serve(args: argparse.Namespace) -> int:
     from search_api.config import Settings
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _limit_malloc_arenas()
     app = create_app(Settings(index_dir=args.index))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread that allocates its own malloc arena and keeps freed memory in it: under
+    32 concurrent clients the server's resident memory grew by ~300 MB this way. (M_ARENA_MAX = -8.)"""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)
+    except (OSError, AttributeError):
+        pass  # not glibc
 
 
 def open_searcher(index: Path):

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     models: tuple[str, ...] = Field(("use", "e5"), description="embedders to load: use, e5, st:<name-or-path>")
     embed_threads: int = Field(1, ge=1, le=64, description="threads per query embedding (concurrent requests "
                                                           "share the cores)")
+    concurrent_searches: int = Field(4, ge=1, le=256, description="searches run at once; more requests wait "
+                                     "their turn (each running search holds its own working memory)")
     per_article: int = Field(2, ge=1, le=100, description="at most this many passages per article in a result list")
     candidates: int = Field(100, ge=10, le=5000, description="candidates each signal contributes before fusion")
     api_key: str | None = Field(None, description="if set, every endpoint but /health needs header X-API-Key")

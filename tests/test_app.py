@@ -95,3 +95,34 @@ def test_home_page_and_docs_are_served(client):
 def test_odd_queries_never_500(client, q):
     r = client.get("/search", params={"q": q})
     assert r.status_code in (200, 422)
+
+
+def test_concurrent_searches_wait_for_a_free_slot(built_index):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import FakeEmbedder
+
+    config, _, embedders = built_index
+    state = {"running": 0, "most": 0}
+    lock = threading.Lock()
+
+    class Slow(FakeEmbedder):
+        def encode(self, texts, *, is_query=False):
+            with lock:
+                state["running"] += 1
+                state["most"] = max(state["most"], state["running"])
+            time.sleep(0.05)
+            with lock:
+                state["running"] -= 1
+            return super().encode(texts, is_query=is_query)
+
+    slow = {"fake": Slow("fake"), "fake2": embedders["fake2"]}
+    app = create_app(Settings(index_dir=config.index_dir, models=tuple(slow), concurrent_searches=2), embedders=slow)
+    with TestClient(app) as c:
+        state["most"] = 0
+        with ThreadPoolExecutor(6) as pool:
+            codes = list(pool.map(lambda i: c.get("/search", params={"q": f"维和行动 {i}"}).status_code, range(6)))
+    assert codes == [200] * 6
+    assert state["most"] == 2
