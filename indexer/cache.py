@@ -76,5 +76,6 @@ class TokenCache:
         """Exactly these passages (deleted ones leave), written atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(tokens, handle, ensure_ascii=False)  # streamed: no second copy of it all in memory
         os.replace(tmp, self.path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -17,10 +16,10 @@ from indexer.lexical import TOKENIZER, LexicalIndex, tokenize, words
 from indexer.normalize import fingerprint
 from search_api.fusion import fuse, profile_query, signal_weights
 from search_api.highlight import match_spans
+from search_api.neardup import bigrams, near_duplicates
 from search_api.phrase import article_evidence
 
 Mode = Literal["hybrid", "dense", "lexical"]
-NEAR_DUPLICATE = 0.6  # character-bigram Jaccard above which two passages say the same thing
 PHRASE_CANDIDATES = 150  # candidates (by the other signals) that get exact-phrase evidence
 
 
@@ -82,8 +81,8 @@ class Searcher:
                                                          name + store.SENTENCE_SUFFIX, qdrant_url)
                                  for name in self.embedders}
         # Plain arrays over the same memory as the FAISS indexes: gathering rows is a numpy take.
-        self.matrices = {name: _rows_of(index) for name, index in self.vectors.items()}
-        self.sentence_matrices = {name: _rows_of(index) for name, index in self.sentence_vectors.items()}
+        self.matrices = {name: store.row_reader(index) for name, index in self.vectors.items()}
+        self.sentence_matrices = {name: store.row_reader(index) for name, index in self.sentence_vectors.items()}
         self.sentence_offsets = np.load(self.build_dir / store.SENTENCE_OFFSETS)
         self.sentence_owner = np.repeat(np.arange(len(self.sentence_offsets) - 1), np.diff(self.sentence_offsets))
         self.lexical = LexicalIndex.load(self.build_dir)
@@ -211,8 +210,8 @@ class Searcher:
             article = self.articles[doc_id]
             if not self._passes(filters, lang, article) or per_doc.get(doc_id, 0) >= self.per_article:
                 continue
-            g = _bigrams(fp)
-            if any(_jaccard(g, other) > NEAR_DUPLICATE for other in grams):
+            g = bigrams(fp)
+            if any(near_duplicates(g, other) for other in grams):
                 continue
             grams.append(g)
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
@@ -258,31 +257,3 @@ def check_models(manifest: dict, embedders: Mapping[str, Embedder]) -> dict[str,
                 f"{embedder.model_id} (dim {embedder.dim}): rebuild the index or change the server's models")
         chosen[name] = embedder
     return chosen
-
-
-def _rows_of(index):
-    """A function rows -> vectors: a numpy gather when the index holds plain floats, else reconstruct."""
-    matrix = store.vector_matrix(index) if not hasattr(index, "collection") else None
-    if matrix is not None and matrix.dtype == np.float16:
-        # numpy converts float16 without SIMD here; a 65,536-entry lookup table is twice as fast (exact)
-        codes, table = matrix.view(np.uint16), _half_to_float()
-        return lambda rows: np.take(table, np.take(codes, rows, axis=0))
-    if matrix is not None:
-        return lambda rows: matrix[rows].astype(np.float32, copy=False)
-    return lambda rows: index.reconstruct_batch(rows) if len(rows) else np.zeros((0, index.d), np.float32)
-
-
-@lru_cache(maxsize=1)
-def _half_to_float() -> np.ndarray:
-    return np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
-
-
-def _bigrams(fp: str) -> set[str]:
-    return {fp[i:i + 2] for i in range(len(fp) - 1)} or {fp}
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    if not a or not b:
-        return 0.0
-    shared = len(a & b)  # the union's size follows from it, without building the union
-    return shared / (len(a) + len(b) - shared)

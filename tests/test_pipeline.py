@@ -195,6 +195,8 @@ def test_large_corpora_get_an_hnsw_index_that_agrees_with_exact_search(tmp_path,
     vectors = index.reconstruct_n(0, index.ntotal)
     _, ids = index.search(vectors[:3], 1)
     assert ids[:, 0].tolist() == [0, 1, 2]
+    rows = np.array([2, 0, 1])  # gathered from the fp16 storage without reconstruct, in any order
+    np.testing.assert_array_equal(store.row_reader(index)(rows), vectors[rows])
     hits = Searcher(config.index_dir, {"fake": FakeEmbedder("fake")}).search("维和行动第二大出资国", k=3).hits
     assert "出資國" in hits[0].text
 
