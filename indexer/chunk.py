@@ -17,7 +17,7 @@ class Passage:
     position: int
     text: str
     lang: str
-    fp: str = ""  # matching form (normalize.fingerprint), computed once here and stored with the passage
+    fp: str  # matching form (normalize.fingerprint), computed once here and stored with the passage
 
 
 def passage_id(text: str, fp: str | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import time
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer import FORMAT_VERSION, store
-from indexer.chunk import Passage, chunk_blocks
+from indexer.chunk import Passage, chunk_blocks, sentence_spans
 from indexer.clean import clean_text, corpus_boilerplate, find_date
 from indexer.config import IndexConfig
 from indexer.embed import Embedder, SpanEmbedder
@@ -19,7 +20,7 @@ from indexer.html import html_to_text
 from indexer.lexical import TOKENIZER, LexicalIndex, cached_tokens
 from indexer.load import Article, LoadReport, load_articles
 from indexer.normalize import detect_lang
-from indexer.vectors import embed_units, sentence_offsets, units_for
+from indexer.vectors import embed_units, units_for
 
 
 class NothingToIndexError(RuntimeError):
@@ -125,7 +126,7 @@ def collect(config: IndexConfig, report: LoadReport) -> Corpus:
             if p.passage_id in corpus.passages:
                 corpus.duplicates += 1
             else:
-                corpus.passages[p.passage_id] = Passage(p.passage_id, doc_id, p.position, p.text, p.lang, p.fp)
+                corpus.passages[p.passage_id] = dataclasses.replace(p, doc_id=doc_id)
     return corpus
 
 
@@ -163,14 +164,15 @@ def _majority_lang(passages: list[Passage]) -> str:
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
            summary: BuildSummary, fingerprint: str) -> None:
     passages = list(corpus.passages.values())
-    offsets = sentence_offsets(passages)
+    spans = [sentence_spans(p.text) for p in passages]  # the same sentence rows for every model
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
     np.save(build_dir / store.SENTENCE_OFFSETS, offsets)
     models = {}
     # One model after the other, each on all cores: running them side by side on one core each was
     # slower, because the slower model's long tail then ran on a single core (README, #4 notes).
     for embedder in embedders:
         started = time.perf_counter()
-        units, is_passage = units_for(embedder, passages)
+        units, is_passage = units_for(embedder, passages, spans)
         vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units)
         summary.reused[embedder.name] = len(units) - summary.embedded[embedder.name]
         summary.embed_seconds[embedder.name] = time.perf_counter() - started

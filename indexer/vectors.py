@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.cache import EmbeddingCache
-from indexer.chunk import Passage, passage_id, passage_sentences, sentence_spans
+from indexer.chunk import Passage, passage_id, passage_sentences
 from indexer.config import IndexConfig
 from indexer.embed import Embedder, SpanEmbedder
 
@@ -26,20 +26,16 @@ class Unit:
         return [self.uid] + [f"{self.uid}#{j}" for j in range(len(self.spans))]
 
 
-def sentence_offsets(passages: list[Passage]) -> np.ndarray:
-    """Passage i owns sentence rows offsets[i]:offsets[i+1] (the same for every model)."""
-    counts = [len(sentence_spans(p.text)) for p in passages]
-    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-
-
-def units_for(embedder: Embedder, passages: list[Passage]) -> tuple[list[Unit], np.ndarray]:
+def units_for(embedder: Embedder, passages: list[Passage],
+              spans: list[list[tuple[int, int]]]) -> tuple[list[Unit], np.ndarray]:
     """What to embed, and which output rows are passages (the rest are sentences, in passage order).
 
-    A model that can pool spans embeds each passage once and gets its sentences from that pass; any
-    other model embeds the sentences as texts of their own (a repeated sentence once).
+    `spans`: each passage's sentence_spans. A model that can pool spans embeds each passage once and
+    gets its sentences from that pass; any other model embeds the sentences as texts of their own (a
+    repeated sentence once).
     """
     if isinstance(embedder, SpanEmbedder):
-        units = [Unit(p.passage_id, p.text, tuple(sentence_spans(p.text))) for p in passages]
+        units = [Unit(p.passage_id, p.text, tuple(s)) for p, s in zip(passages, spans)]
         return units, np.array([j == 0 for u in units for j in range(1 + len(u.spans))], dtype=bool)
     sentences = [Unit(passage_id(s), s) for p in passages for s in passage_sentences(p.text)]
     units = [Unit(p.passage_id, p.text) for p in passages] + sentences
