@@ -27,7 +27,6 @@ class NothingToIndexError(RuntimeError):
     """Every input was empty, unreadable or boilerplate."""
 
 
-
 @dataclass
 class BuildSummary:
     articles: int = 0
@@ -194,7 +193,6 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         "lexical": {"method": "bm25s", "tokenizer": TOKENIZER},
         "chunking": config.chunking(),
         "counts": {"articles": len(corpus.articles), "passages": len(passages)},
-        "corpus_fingerprint": hashlib.sha1("".join(sorted(corpus.passages)).encode()).hexdigest(),
         "build_fingerprint": fingerprint,
         "sources": [str(s) for s in config.sources],
     })

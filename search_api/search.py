@@ -80,7 +80,7 @@ class Searcher:
         self.sentence_vectors = {name: store.open_signal(self.build_dir, self.manifest,
                                                          name + store.SENTENCE_SUFFIX, qdrant_url)
                                  for name in self.embedders}
-        # Plain arrays over the same memory as the FAISS indexes: gathering rows is a numpy take.
+        # Row readers over the FAISS indexes' own memory: gathering candidates' vectors is a numpy take.
         self.matrices = {name: store.row_reader(index) for name, index in self.vectors.items()}
         self.sentence_matrices = {name: store.row_reader(index) for name, index in self.sentence_vectors.items()}
         self.sentence_offsets = np.load(self.build_dir / store.SENTENCE_OFFSETS)
