@@ -71,9 +71,13 @@ def test_faiss_matches_numpy_brute_force(built_index):
     queries = rng.normal(size=(5, 64)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     scores, ids = index.search(queries, 5)
-    expected = np.argsort(-(queries @ vectors.T), axis=1)[:, :5]
-    np.testing.assert_array_equal(ids, expected)
-    np.testing.assert_allclose(scores, np.take_along_axis(queries @ vectors.T, expected, axis=1), rtol=1e-5)
+    exact = queries @ vectors.T
+    best = -np.sort(-exact, axis=1)[:, :5]
+    # FAISS and numpy sum in different orders (SIMD width depends on the CPU), so scores agree to float32
+    # rounding in absolute terms, and among near-ties either order is a correct top 5.
+    np.testing.assert_allclose(scores, best, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.take_along_axis(exact, ids, axis=1), scores, rtol=0, atol=1e-5)
+    assert all(len(set(row)) == 5 for row in ids.tolist())
 
 
 def test_rebuild_with_no_change_keeps_the_live_index(built_index):
