@@ -10,12 +10,13 @@ setup:
 	@scripts/setup.sh
 
 ## Set up, build the index from seeds/ when missing or stale, serve API + web page on $(HOST):$(PORT).
+## (Build exit status 3 = published, but some inputs were skipped and listed: serve it anyway.)
 run: setup
-	$(PY) -m indexer build --source seeds --index $(INDEX) --if-stale
+	$(PY) -m indexer build --source seeds --index $(INDEX) --if-stale || [ $$? -eq 3 ]
 	$(PY) -m search_api serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 index: setup
-	$(PY) -m indexer build --source seeds --index $(INDEX)
+	$(PY) -m indexer build --source seeds --index $(INDEX) || [ $$? -eq 3 ]
 
 serve: setup
 	$(PY) -m search_api serve --index $(INDEX) --host $(HOST) --port $(PORT)

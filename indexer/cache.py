@@ -32,8 +32,10 @@ class EmbeddingCache:
             try:
                 with np.load(shard) as data:
                     ids, vectors = data["ids"], data["vectors"]
-            except (OSError, ValueError, KeyError, EOFError):
-                shard.unlink(missing_ok=True)  # a shard cut short by a crash: its batch is redone
+                if vectors.ndim != 2 or len(ids) != len(vectors):
+                    raise ValueError("ids and vectors disagree")
+            except Exception:  # noqa: BLE001 - any damage (a cut zip, bad arrays): the batch is redone
+                shard.unlink(missing_ok=True)
                 continue
             if vectors.shape[1:] == (self.dim,):
                 found.update(zip(ids.tolist(), vectors))
@@ -68,9 +70,12 @@ class TokenCache:
 
     def load(self) -> dict[str, str]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}  # missing or cut short by a crash: everything is tokenised again
+            tokens = json.loads(self.path.read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 - missing, cut short or garbled: everything is tokenised again
+            return {}
+        if not isinstance(tokens, dict):
+            return {}
+        return {k: v for k, v in tokens.items() if isinstance(v, str)}
 
     def save(self, tokens: dict[str, str]) -> None:
         """Exactly these passages (deleted ones leave), written atomically."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from indexer.normalize import fingerprint, strip_pinyin, tidy
@@ -104,7 +104,21 @@ def is_meta_line(line: str) -> bool:
     return content_len(rest) <= 4 and content_len(line) > content_len(rest)
 
 
-def is_boilerplate(line: str, page_counts: Counter[str], repeated: frozenset[str]) -> bool:
+@dataclass(frozen=True)
+class Boilerplate:
+    """What corpus-wide repetition says about a page's lines (see corpus_boilerplate)."""
+
+    labels: frozenset[str] = frozenset()  # label lines on 2+ pages: site chrome, dropped everywhere
+    # sentence fingerprint -> the first page that carries it: a notice (or a syndicated story) stays
+    # there and is dropped from the others, so nothing vanishes from the index
+    sentences: Mapping[str, int] = field(default_factory=dict)
+
+    def drops_sentence(self, key: str, page: int) -> bool:
+        owner = self.sentences.get(key)
+        return owner is not None and owner != page
+
+
+def is_boilerplate(line: str, page_counts: Counter[str], corpus: Boilerplate, page: int = -1) -> bool:
     n = content_len(line)
     if n < 2:
         return True
@@ -114,13 +128,13 @@ def is_boilerplate(line: str, page_counts: Counter[str], repeated: frozenset[str
         return True
     if is_meta_line(line):
         return True
+    key = fingerprint(line)
     if is_label(line):
-        key = fingerprint(line)
-        if any(m in line for m in LABEL_MARKERS) or page_counts[key] > 1 or key in repeated:
+        if any(m in line for m in LABEL_MARKERS) or page_counts[key] > 1 or key in corpus.labels:
             return True
         if n <= 3:  # a bare place name or section tag ("时政", "墨尔本")
             return True
-    return fingerprint(line) in repeated
+    return key in corpus.labels or corpus.drops_sentence(key, page)
 
 
 def truncate_footer(lines: list[str]) -> list[str]:
@@ -133,24 +147,33 @@ def truncate_footer(lines: list[str]) -> list[str]:
     return lines
 
 
-def clean_text(text: str, repeated: frozenset[str] = frozenset()) -> CleanArticle:
-    """Paragraph blocks of the article body; `repeated` holds fingerprints of corpus-wide boilerplate."""
+def clean_text(text: str, corpus: Boilerplate | None = None, page: int = -1) -> CleanArticle:
+    """Paragraph blocks of the article body; `corpus` is what repeats across the corpus and `page`
+    this article's position in it."""
+    corpus = corpus or Boilerplate()
     lines = [tidy(strip_pinyin(line)) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     date = find_date("\n".join(lines[:50]) if lines else "") or find_date(text)
     lines = truncate_footer([line for line in lines if line])
     page_counts = Counter(fingerprint(line) for line in lines if is_label(line))
-    kept = [line for line in lines if not is_boilerplate(line, page_counts, repeated)]
-    kept = [_drop_repeated_sentences(line, repeated) for line in kept]
-    blocks = assemble_blocks([line for line in kept if line])
-    title = _title(blocks)
-    return CleanArticle(blocks=blocks, title=title, date=date)
+    blocks = _body_blocks(lines, page_counts, corpus, page)
+    if not blocks and corpus.sentences:
+        # every sentence is also on other pages: a syndicated copy. It keeps its text, and duplicate
+        # passages are collapsed later with links to each copy, so no article of the archive goes empty.
+        blocks = _body_blocks(lines, page_counts, Boilerplate(labels=corpus.labels), page)
+    return CleanArticle(blocks=blocks, title=_title(blocks), date=date)
 
 
-def _drop_repeated_sentences(line: str, repeated: frozenset[str]) -> str:
-    if not repeated or is_label(line):
+def _body_blocks(lines: list[str], page_counts: Counter[str], corpus: Boilerplate, page: int) -> list[Block]:
+    kept = [line for line in lines if not is_boilerplate(line, page_counts, corpus, page)]
+    kept = [_drop_repeated_sentences(line, corpus, page) for line in kept]
+    return assemble_blocks([line for line in kept if line])
+
+
+def _drop_repeated_sentences(line: str, corpus: Boilerplate, page: int) -> str:
+    if not corpus.sentences or is_label(line):
         return line
     sentences = split_sentences(line)
-    kept = [s for s in sentences if fingerprint(s) not in repeated]
+    kept = [s for s in sentences if not corpus.drops_sentence(fingerprint(s), page)]
     return line if len(kept) == len(sentences) else "".join(kept).strip()
 
 
@@ -197,22 +220,26 @@ def _title(blocks: list[Block]) -> str | None:
     return None
 
 
-def corpus_boilerplate(texts: Sequence[str], min_docs: int = 5) -> frozenset[str]:
-    """Fingerprints of labels seen on 2+ pages and, in corpora of 4 x `min_docs`+ pages, of sentences seen
-    on `min_docs`+ pages.
+def corpus_boilerplate(texts: Sequence[str], min_docs: int = 5) -> Boilerplate:
+    """Labels seen on 2+ pages and, in corpora of 4 x `min_docs`+ pages, sentences seen on `min_docs`+
+    pages with the first page that carries each.
 
-    A label repeated across pages is site chrome; a full sentence repeated on many pages is a
-    site-wide notice. Duplicated *articles* are rarer than `min_docs` and are collapsed later instead.
+    A label repeated across pages is site chrome. A full sentence on many pages is a site-wide notice
+    or a wire story that several sites published: either way one copy stays in the index (on its first
+    page) and the others go, so a notice does not crowd results and a news sentence never vanishes.
     """
     count_sentences = len(texts) >= 4 * min_docs  # too few pages to tell a notice from a quote
     labels: Counter[str] = Counter()
     sentences: Counter[str] = Counter()
-    for text in texts:
+    first: dict[str, int] = {}
+    for page, text in enumerate(texts):
         lines = {tidy(line) for line in text.splitlines()}
         labels.update({fingerprint(line) for line in lines if line and is_label(line)})
         if count_sentences:
-            sentences.update({fingerprint(s) for line in lines if not is_label(line)
-                              for s in split_sentences(line) if content_len(s) >= 10})
-    repeated = {k for k, c in labels.items() if c >= 2 and k}
-    repeated |= {k for k, c in sentences.items() if c >= min_docs}
-    return frozenset(repeated)
+            keys = {fingerprint(s) for line in lines if not is_label(line)
+                    for s in split_sentences(line) if content_len(s) >= 10}
+            sentences.update(keys)
+            for key in keys:
+                first.setdefault(key, page)
+    return Boilerplate(labels=frozenset(k for k, c in labels.items() if c >= 2 and k),
+                       sentences={k: first[k] for k, c in sentences.items() if c >= min_docs})

@@ -1,15 +1,22 @@
-"""`python -m indexer build`: build or refresh the search index from article folders and JSONL files."""
+"""`python -m indexer build | rollback`: build or refresh the search index from article folders and JSONL
+files, or make the previous build live again.
+
+Exit status of `build`: 0 built (or already up to date) with every input read; 3 built and published, but
+some inputs were skipped (listed in the summary); 1 nothing published (an error, a missing source, a
+build that would lose articles, or --strict with skips); 2 bad arguments.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 from indexer.config import DEFAULT_MODELS, IndexConfig
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,42 +42,66 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--qdrant-path", help="folder for Qdrant's embedded local mode (with --store qdrant)")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.add_argument("--summary-json", type=Path, metavar="FILE", help="also write the build summary as JSON")
+    build.add_argument("--allow-shrink", action="store_true",
+                       help="publish even when more than 10%% of the live index's articles would be removed")
+    build.add_argument("--strict", action="store_true",
+                       help="publish nothing when any folder, file or record had to be skipped")
+    build.add_argument("--keep-builds", type=int, default=2, metavar="N",
+                       help="previous builds kept beside the live one, for rollback")
+    rollback = sub.add_parser("rollback", help="make the previous kept build live again",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    rollback.add_argument("--index", type=Path, default=Path("index"), help="index directory")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "rollback":
+        return run_rollback(args.index)
     sources = tuple(args.source or [Path("seeds")])
     try:
         config = IndexConfig(sources=sources, index_dir=args.index, max_chars=args.max_chars,
                              models=tuple(args.model or DEFAULT_MODELS), batch_size=args.batch_size,
                              ann_threshold=args.ann_threshold, store=args.store, qdrant_url=args.qdrant_url,
-                             qdrant_path=args.qdrant_path,
-                             show_progress=not args.quiet)
+                             qdrant_path=args.qdrant_path, show_progress=not args.quiet,
+                             keep_builds=args.keep_builds, allow_shrink=args.allow_shrink, strict=args.strict)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.if_stale and is_fresh(config):
         print(f"index at {config.index_dir} is up to date")
-        return 0
+        return EXIT_OK
     return run_build(config, args.summary_json)
 
 
 def run_build(config: IndexConfig, summary_json: Path | None = None) -> int:
     from indexer.embed import load_embedder
-    from indexer.pipeline import NothingToIndexError, build_index
+    from indexer.pipeline import NothingToIndexError, PublishRefusedError, build_index
     from indexer.store import IndexLockedError
 
     try:
         embedders = [load_embedder(spec) for spec in config.models]
         summary = build_index(config, embedders)
-    except (NothingToIndexError, IndexLockedError, ValueError, OSError) as exc:
+    except (NothingToIndexError, PublishRefusedError, IndexLockedError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print_summary(summary)
     if summary_json:
-        summary_json.write_text(json.dumps(dataclasses.asdict(summary), indent=2), encoding="utf-8")
-    return 0
+        summary_json.write_text(json.dumps(summary.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    return EXIT_SKIPPED if summary.skipped else EXIT_OK
+
+
+def run_rollback(index_dir: Path) -> int:
+    from indexer import store
+
+    try:
+        with store.build_lock(index_dir):
+            was, now = store.rollback(index_dir)
+    except (store.IndexNotFoundError, store.NoPreviousBuildError, store.IndexLockedError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{index_dir} now serves build {now} (was {was}); a running server picks it up on its next request")
+    return EXIT_OK
 
 
 def is_fresh(config: IndexConfig) -> bool:
@@ -101,8 +132,9 @@ def _newest(path: Path) -> float:
 
 
 def print_summary(summary) -> None:
-    rows = [("files read", summary.files), ("articles", summary.articles), ("passages", summary.passages),
-            ("duplicate passages collapsed", summary.duplicates), ("inputs skipped", len(summary.skipped))]
+    rows = [("files read", summary.files), ("JSONL records read", summary.records), ("articles", summary.articles),
+            ("passages", summary.passages), ("duplicate passages collapsed", summary.duplicates),
+            ("inputs skipped", len(summary.skipped)), ("live articles removed", summary.removed)]
     for name in summary.embedded:
         rows.append((f"embedded with {name}", f"{summary.embedded[name]} new, {summary.reused[name]} cached, "
                                               f"{summary.embed_seconds[name]:.1f}s"))
@@ -112,8 +144,10 @@ def print_summary(summary) -> None:
           if summary.unchanged else "\nindex built")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
-    reasons = Counter(reason for _, reason in summary.skipped)
-    for where, reason in summary.skipped[:20]:
-        print(f"  skipped {where}: {reason}")
+    if summary.builds:
+        print(f"  {'kept builds':<{width}}  {', '.join(summary.builds)} (live first)")
+    for skip in summary.skipped[:20]:
+        print(f"  skipped {skip.kind} {skip.where}: {skip.reason}")
     if len(summary.skipped) > 20:
-        print("  ... " + ", ".join(f"{n}x {r}" for r, n in reasons.most_common()))
+        reasons = Counter(f"{s.kind}: {s.reason}" for s in summary.skipped)
+        print("  ... all skips: " + ", ".join(f"{n}x {r}" for r, n in reasons.most_common()))

@@ -28,6 +28,14 @@ class IndexConfig:
     qdrant_path: str | None = None
     qdrant_prefix: str = "newssearch"
     show_progress: bool = True
+    # Previous builds kept beside the live one (rollback; their Qdrant collections stay too).
+    keep_builds: int = 2
+    # A rebuild that would drop more than this share of the live build's articles is refused...
+    max_shrink: float = 0.10
+    # ...unless the user says the loss is intended.
+    allow_shrink: bool = False
+    # Refuse to publish when any input (folder, file, record) was skipped.
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if self.max_chars < 50:
@@ -40,16 +48,20 @@ class IndexConfig:
             raise ValueError(f"store must be 'faiss' or 'qdrant', got {self.store!r}")
         if self.store == "qdrant" and bool(self.qdrant_url) == bool(self.qdrant_path):
             raise ValueError("--store qdrant needs exactly one of --qdrant-url or --qdrant-path")
+        if self.keep_builds < 0:
+            raise ValueError(f"keep_builds must be >= 0, got {self.keep_builds}")
 
     def vector_index(self, n: int) -> str:
         if self.store == "qdrant":
             return "qdrant"
         return "flat-ip" if n < self.ann_threshold else "hnsw-ip"
 
-    def vector_store(self) -> dict[str, str | None]:
+    def vector_store(self, index_id: str) -> dict[str, str | None]:
+        """Where vectors go; in Qdrant each index's collections carry its own id, so indexes can share one."""
         if self.store == "faiss":
             return {"kind": "faiss"}
-        return {"kind": "qdrant", "url": self.qdrant_url, "path": self.qdrant_path, "prefix": self.qdrant_prefix}
+        return {"kind": "qdrant", "url": self.qdrant_url, "path": self.qdrant_path,
+                "prefix": f"{self.qdrant_prefix}-{index_id}"}
 
     def chunking(self) -> dict[str, int]:
         return {"max_chars": self.max_chars, "min_chars": self.min_chars}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from indexer.links import safe_url
+
 # Page chrome that never holds the article body.
 _DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg")
 _BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "li", "br", "tr", "section", "article", "blockquote")
@@ -22,7 +24,7 @@ def html_to_text(html: str) -> HtmlPage:
 
     soup = BeautifulSoup(html, "lxml")
     title = _meta(soup, "og:title") or (soup.title.get_text(strip=True) if soup.title else None)
-    url = _meta(soup, "og:url") or _canonical(soup)
+    url = safe_url(_meta(soup, "og:url")) or _canonical(soup)
     date = _meta(soup, "article:published_time") or _time(soup)
     for tag in soup(_DROP_TAGS):
         tag.decompose()
@@ -43,8 +45,7 @@ def _meta(soup, prop: str) -> str | None:
 
 def _canonical(soup) -> str | None:
     tag = soup.find("link", rel="canonical")
-    href = tag.get("href") if tag else None
-    return href if isinstance(href, str) and href.startswith(("http://", "https://")) else None
+    return safe_url(tag.get("href")) if tag else None
 
 
 def _time(soup) -> str | None:

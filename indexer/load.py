@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
+
+from indexer.links import safe_url
 
 TEXT_SUFFIXES = {".txt", ".md", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
-JSONL_SUFFIXES = {".jsonl"}
+JSONL_SUFFIXES = {".jsonl", ".jsonl.gz"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 SIDECAR_NAME = "sources.json"
 # Encodings that occur in Chinese news dumps, tried in this order after the BOM checks.
@@ -32,13 +36,26 @@ class Article:
     is_html: bool = False
 
 
+class Skip(NamedTuple):
+    """An input left out of the index: `where` is a path (or `path:line` for a JSONL record)."""
+
+    where: str
+    reason: str
+    kind: str = "file"  # folder, file, record (one JSONL line) or article (nothing left after cleaning)
+
+
 @dataclass
 class LoadReport:
     files: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    records: int = 0  # JSONL lines read, good or bad
+    skipped: list[Skip] = field(default_factory=list)
 
-    def skip(self, where: str, reason: str) -> None:
-        self.skipped.append((where, reason))
+    def skip(self, where: str, reason: str, kind: str = "file") -> None:
+        self.skipped.append(Skip(where, reason, kind))
+
+
+class SourceError(ValueError):
+    """A --source root is missing or unreadable: building without it would silently drop its articles."""
 
 
 class DecodeError(ValueError):
@@ -52,7 +69,11 @@ def decode_bytes(data: bytes) -> str:
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return data.decode(enc)
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                raise DecodeError(f"the byte-order mark says {enc.removesuffix('-sig').upper()}, "
+                                  "but the bytes are not") from None
     if b"\x00" in data:
         text = _bomless_utf16(data)
         if text is None:
@@ -120,48 +141,80 @@ def ascii_slug(value: str, limit: int = 80) -> str:
     return slug
 
 
+def file_kind(path: Path) -> str:
+    """The suffix that decides how a file is read ('.jsonl.gz' counts as one), lower-cased."""
+    name = path.name.lower()
+    return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
+
+
+def check_sources(roots: Iterable[Path]) -> None:
+    """Every root exists and can be read, else SourceError naming each bad one and why."""
+    problems = []
+    for root in roots:
+        if not root.exists():
+            problems.append(f"{root}: does not exist")
+        elif not os.access(root, os.R_OK | (os.X_OK if root.is_dir() else 0)):
+            problems.append(f"{root}: not readable")
+    if problems:
+        raise SourceError("source missing or unreadable (nothing was built; the live index is unchanged): "
+                          + "; ".join(problems))
+
+
 def iter_source_files(root: Path, report: LoadReport) -> Iterator[Path]:
     """Supported files under root, recursively, in a stable order; symlink loops are skipped."""
     if root.is_file():
         yield root
         return
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+
+    def unreadable(exc: OSError) -> None:
+        report.skip(str(exc.filename or root), f"unreadable folder: {exc.strerror or exc}", "folder")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen:
-            report.skip(dirpath, "symlink loop")
+            report.skip(dirpath, "symlink loop", "folder")
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if path.suffix.lower() in SUPPORTED_SUFFIXES and name != SIDECAR_NAME:
+            if file_kind(path) in SUPPORTED_SUFFIXES and name != SIDECAR_NAME:
                 yield path
 
 
-def load_sidecar(root: Path) -> dict[str, dict[str, str]]:
-    """Optional `sources.json` next to the articles: {"file.txt": {"url": ..., "title": ...}}."""
+def load_sidecar(root: Path, report: LoadReport) -> dict[str, dict[str, str]]:
+    """Optional `sources.json` next to the articles: {"file.txt": {"url": ..., "title": ...}}.
+
+    A broken one is skipped with a warning: the articles are still indexed, without its metadata.
+    """
     path = (root if root.is_dir() else root.parent) / SIDECAR_NAME
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(decode_bytes(path.read_bytes()))
+    except (OSError, ValueError) as exc:  # DecodeError and JSONDecodeError are ValueErrors
+        report.skip(str(path), f"sources.json ignored: {exc}")
+        return {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object mapping file names to {{url, title}}")
+        report.skip(str(path), "sources.json ignored: expected an object mapping file names to {url, title}")
+        return {}
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
 def load_articles(roots: list[Path], report: LoadReport) -> Iterator[Article]:
-    """Every article under the given roots; unreadable inputs are reported, not raised."""
+    """Every article under the given roots; a bad file or record is reported and costs only itself."""
+    check_sources(roots)
     for root in roots:
-        if not root.exists():
-            report.skip(str(root), "source does not exist")
-            continue
-        sidecar = load_sidecar(root)
+        sidecar = load_sidecar(root, report)
         base = root if root.is_dir() else root.parent
         for path in iter_source_files(root, report):
             rel = path.relative_to(base).as_posix()
             report.files += 1
+            if file_kind(path) in JSONL_SUFFIXES:
+                yield from _jsonl_file(path, rel, report)
+                continue
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -172,38 +225,106 @@ def load_articles(roots: list[Path], report: LoadReport) -> Iterator[Article]:
 
 def _articles_from_file(path: Path, rel: str, data: bytes, meta: dict[str, str],
                         report: LoadReport) -> Iterator[Article]:
-    suffix = path.suffix.lower()
     try:
         text = decode_bytes(data)
     except DecodeError as exc:
         report.skip(rel, str(exc))
         return
-    if suffix in JSONL_SUFFIXES:
-        yield from _jsonl_articles(text, rel, report)
-        return
     doc_id = ascii_slug(rel.rsplit(".", 1)[0])
-    yield Article(doc_id=doc_id, text=text, path=rel, title=meta.get("title"), url=meta.get("url"),
-                  date=meta.get("date"), source=meta.get("source"), is_html=suffix in HTML_SUFFIXES)
+    yield Article(doc_id=doc_id, text=text, path=rel, title=meta.get("title"), url=safe_url(meta.get("url")),
+                  date=meta.get("date"), source=meta.get("source"), is_html=file_kind(path) in HTML_SUFFIXES)
 
 
-def _jsonl_articles(text: str, rel: str, report: LoadReport) -> Iterator[Article]:
+def _jsonl_file(path: Path, rel: str, report: LoadReport) -> Iterator[Article]:
+    """Records of a JSONL (or gzipped JSONL) file, streamed; a truncated or unreadable file keeps the
+    records read before the damage."""
+    opener = gzip.open if file_kind(path) == ".jsonl.gz" else open
+    before = report.records
+    try:
+        with opener(path, "rb") as handle:
+            yield from _jsonl_articles(_jsonl_lines(handle), rel, report)
+    except (OSError, EOFError, UnicodeDecodeError) as exc:  # gzip.BadGzipFile is an OSError
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        report.skip(rel, f"unreadable after {report.records - before} records: {reason}")
+
+
+def _jsonl_lines(handle) -> Iterator[tuple[int, bytes]]:
+    """(line number, UTF-8 bytes) per line, split on "\\n" only: U+2028, U+2029 and U+0085 are valid
+    inside JSON strings, and str.splitlines() would cut a record there."""
+    if handle.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # rare: read it whole
+        text = handle.read().decode("utf-16")
+        yield from enumerate((line.encode("utf-8", "surrogatepass") for line in text.split("\n")), start=1)
+        return
+    yield from enumerate(handle, start=1)
+
+
+def _jsonl_articles(lines: Iterable[tuple[int, bytes]], rel: str, report: LoadReport) -> Iterator[Article]:
     stem = ascii_slug(rel.rsplit(".", 1)[0])
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    encoding = "utf-8"
+    for lineno, raw in lines:
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        if not raw.strip():
             continue
+        report.records += 1
+        where = f"{rel}:{lineno}"
+        obj, reason = _parse_record(raw, encoding)
+        if reason == "not valid UTF-8" and lineno == 1 and _is_legacy_line(raw):
+            encoding = "gb18030"  # an export from a Chinese Windows tool: read the whole file as GB18030
+            obj, reason = _parse_record(raw, encoding)
+        if reason:
+            report.skip(where, reason, "record")
+            continue
+        article = _record_article(obj, stem, rel, lineno)
+        if article is None:
+            report.skip(where, "no 'text' field", "record")
+            continue
+        yield article
+
+
+def _is_legacy_line(raw: bytes) -> bool:
+    try:
+        return _cjk_plausibility(raw.decode("gb18030")) > 0.2
+    except UnicodeDecodeError:
+        return False
+
+
+def _parse_record(raw: bytes, encoding: str) -> tuple[object, str | None]:
+    """The JSON value of one line, or the reason it cannot be used."""
+    try:
+        line = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None, f"not valid {'UTF-8' if encoding == 'utf-8' else encoding.upper()}"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"malformed JSON ({exc.msg})"
+    except RecursionError:
+        return None, "malformed JSON (nested too deeply)"
+    if _has_lone_surrogate(obj):
+        return None, "lone surrogate in a string (\\ud800-\\udfff escape without its pair)"
+    return obj, None
+
+
+def _has_lone_surrogate(obj: object) -> bool:
+    if isinstance(obj, dict):
+        return any(_has_lone_surrogate(v) for v in obj.values())
+    if isinstance(obj, str):
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.skip(f"{rel}:{lineno}", f"malformed JSON ({exc.msg})")
-            continue
-        body = obj.get("text") if isinstance(obj, dict) else None
-        if not isinstance(body, str) or not body.strip():
-            report.skip(f"{rel}:{lineno}", "no 'text' field")
-            continue
-        raw_id = obj.get("id")
-        doc_id = ascii_slug(str(raw_id)) if raw_id not in (None, "") else f"{stem}-{lineno}"
-        yield Article(doc_id=doc_id, text=body, path=f"{rel}:{lineno}", title=_opt(obj, "title"),
-                      url=_opt(obj, "url"), date=_opt(obj, "date"), source=_opt(obj, "source"))
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+def _record_article(obj: object, stem: str, rel: str, lineno: int) -> Article | None:
+    body = obj.get("text") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict) or not isinstance(body, str) or not body.strip():
+        return None
+    raw_id = obj.get("id")
+    doc_id = ascii_slug(str(raw_id)) if raw_id not in (None, "") else f"{stem}-{lineno}"
+    return Article(doc_id=doc_id, text=body, path=f"{rel}:{lineno}", title=_opt(obj, "title"),
+                   url=safe_url(obj.get("url")), date=_opt(obj, "date"), source=_opt(obj, "source"))
 
 
 def _opt(obj: dict, key: str) -> str | None:

@@ -18,7 +18,7 @@ from indexer.config import IndexConfig
 from indexer.embed import Embedder, SpanEmbedder
 from indexer.html import html_to_text
 from indexer.lexical import TOKENIZER, LexicalIndex, cached_tokens
-from indexer.load import Article, LoadReport, load_articles
+from indexer.load import Article, LoadReport, Skip, load_articles
 from indexer.normalize import detect_lang
 from indexer.vectors import embed_units, units_for
 
@@ -27,18 +27,28 @@ class NothingToIndexError(RuntimeError):
     """Every input was empty, unreadable or boilerplate."""
 
 
+class PublishRefusedError(RuntimeError):
+    """The build would lose articles without the user saying so; the live index was left as it is."""
+
+
 @dataclass
 class BuildSummary:
     articles: int = 0
     passages: int = 0
     duplicates: int = 0
     files: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    records: int = 0  # JSONL lines read
+    skipped: list[Skip] = field(default_factory=list)
+    removed: int = 0  # live articles the published build no longer has
     embedded: dict[str, int] = field(default_factory=dict)
     reused: dict[str, int] = field(default_factory=dict)
     embed_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     unchanged: bool = False  # nothing differed from the live index, so it was kept as it is
+    builds: list[str] = field(default_factory=list)  # builds on disk after this one, live first
+
+    def as_json(self) -> dict:
+        return {**dataclasses.asdict(self), "skipped": [s._asdict() for s in self.skipped]}
 
 
 @dataclass
@@ -54,41 +64,85 @@ def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSumm
     started = time.perf_counter()
     summary = BuildSummary()
     with store.build_lock(config.index_dir):
+        store.clean_leftovers(config.index_dir)
         report = LoadReport()
         corpus = collect(config, report)
-        summary.files, summary.skipped = report.files, report.skipped
+        summary.files, summary.records, summary.skipped = report.files, report.records, report.skipped
         if not corpus.passages:
             raise NothingToIndexError(f"nothing to index in {', '.join(map(str, config.sources))}: "
                                       f"{len(report.skipped)} input(s) skipped")
-        fingerprint = build_fingerprint(config, corpus, embedders)
+        summary.removed = check_publishable(config, corpus, report)
+        vector_store = config.vector_store(store.index_id(config.index_dir))
+        fingerprint = build_fingerprint(config, corpus, embedders, vector_store)
         if _live_fingerprint(config) == fingerprint:
             summary.unchanged = True  # same passages, articles, models and settings: keep the live index
         else:
-            _build_and_publish(config, corpus, embedders, summary, fingerprint)
+            _build_and_publish(config, corpus, embedders, summary, fingerprint, vector_store)
     summary.articles, summary.passages, summary.duplicates = (
         len(corpus.articles), len(corpus.passages), corpus.duplicates)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+def check_publishable(config: IndexConfig, corpus: Corpus, report: LoadReport) -> int:
+    """How many live articles the new build drops; PublishRefusedError when that loss is unexplained.
+
+    Checked before anything is embedded, so a refused build leaves the live index and the caches as
+    they were.
+    """
+    if config.strict and report.skipped:
+        raise PublishRefusedError(f"--strict: {len(report.skipped)} input(s) skipped, nothing published: "
+                                  + _list(f"{s.where} ({s.reason})" for s in report.skipped))
+    live = store.live_articles(config.index_dir)
+    kept = {a.doc_id for a in corpus.articles}
+    gone = [doc_id for doc_id in live if doc_id not in kept]
+    if len(gone) > config.max_shrink * len(live) and not config.allow_shrink:
+        raise PublishRefusedError(
+            f"this build would remove {len(gone)} of the live index's {len(live)} articles "
+            f"({len(gone) / len(live):.0%}, over the {config.max_shrink:.0%} a rebuild may drop); "
+            "nothing was published and the live index is unchanged. Pass --allow-shrink if this is intended. "
+            "Would go: " + _list(f"{d} ({_why_gone(live[d], report.skipped)})" for d in gone))
+    return len(gone)
+
+
+def _why_gone(path: str, skipped: list[Skip]) -> str:
+    file = path.rsplit(":", 1)[0] if path.rsplit(":", 1)[-1].isdigit() else path
+    for where in (path, file):
+        reason = next((s.reason for s in skipped if s.where == where), None)
+        if reason:
+            return f"{where} skipped: {reason}"
+    bad_records = sum(s.kind == "record" and s.where.startswith(f"{file}:") for s in skipped)
+    if bad_records:
+        return f"{path} not found; {file} has {bad_records} skipped record(s)"
+    return f"{path} is no longer in the sources"
+
+
+def _list(items, limit: int = 10) -> str:
+    items = list(items)
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
+
+
 def _build_and_publish(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
-                       summary: BuildSummary, fingerprint: str) -> None:
+                       summary: BuildSummary, fingerprint: str, vector_store: dict) -> None:
     build_dir = store.new_build_dir(config.index_dir)
     try:
-        _write(build_dir, config, corpus, embedders, summary, fingerprint)
+        _write(build_dir, config, corpus, embedders, summary, fingerprint, vector_store)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
-    final = store.publish(config.index_dir, build_dir)
-    store.drop_other_builds(config.vector_store(), keep=final.name)
+    _, summary.builds = store.publish(config.index_dir, build_dir, config.keep_builds)
+    # previous builds' collections go only with their folders: a rollback needs both
+    store.drop_other_builds(vector_store, keep=summary.builds)
 
 
-def build_fingerprint(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder]) -> str:
+def build_fingerprint(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
+                      vector_store: dict) -> str:
     """Everything the built index depends on: passages, where they occur, article metadata, settings."""
     digest = hashlib.sha1()
     models = [(e.name, e.model_id, e.dim, isinstance(e, SpanEmbedder)) for e in embedders]
     for part in (sorted(corpus.passages), corpus.occurrences, corpus.articles, models, config.chunking(),
-                 config.vector_store(), config.ann_threshold, TOKENIZER, FORMAT_VERSION):
+                 vector_store, config.ann_threshold, TOKENIZER, FORMAT_VERSION):
         digest.update(repr(part).encode("utf-8"))
     return digest.hexdigest()
 
@@ -110,11 +164,11 @@ def collect(config: IndexConfig, report: LoadReport) -> Corpus:
     boilerplate = corpus_boilerplate([a.text for a in raw])
     corpus = Corpus()
     seen_ids: set[str] = set()
-    for article in tqdm(raw, desc="clean+chunk", unit="article", disable=quiet):
-        cleaned = clean_text(article.text, boilerplate)
+    for page, article in enumerate(tqdm(raw, desc="clean+chunk", unit="article", disable=quiet)):
+        cleaned = clean_text(article.text, boilerplate, page)
         passages = chunk_blocks(article.doc_id, cleaned.blocks, config.max_chars, config.min_chars)
         if not passages:
-            report.skip(article.path, "no article text after cleaning")
+            report.skip(article.path, "no article text after cleaning", "article")
             continue
         doc_id = _unique(article.doc_id, seen_ids)
         corpus.articles.append(store.ArticleRow(
@@ -161,7 +215,7 @@ def _majority_lang(passages: list[Passage]) -> str:
 
 
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
-           summary: BuildSummary, fingerprint: str) -> None:
+           summary: BuildSummary, fingerprint: str, vector_store: dict) -> None:
     passages = list(corpus.passages.values())
     spans = [sentence_spans(p.text) for p in passages]  # the same sentence rows for every model
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
@@ -175,10 +229,9 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units)
         summary.reused[embedder.name] = len(units) - summary.embedded[embedder.name]
         summary.embed_seconds[embedder.name] = time.perf_counter() - started
-        store.write_signal(build_dir, embedder.name, vectors[is_passage], config.vector_store(),
-                           config.ann_threshold)
+        store.write_signal(build_dir, embedder.name, vectors[is_passage], vector_store, config.ann_threshold)
         store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[~is_passage],
-                           config.vector_store(), config.ann_threshold)
+                           vector_store, config.ann_threshold)
         models[embedder.name] = {
             "model_id": embedder.model_id, "dim": embedder.dim, "index": config.vector_index(len(passages)),
             "sentences": int(offsets[-1]), "sentence_index": config.vector_index(int(offsets[-1])),
@@ -189,7 +242,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     store.write_manifest(build_dir, {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "models": models,
-        "vector_store": config.vector_store(),
+        "vector_store": vector_store,
         "lexical": {"method": "bm25s", "tokenizer": TOKENIZER},
         "chunking": config.chunking(),
         "counts": {"articles": len(corpus.articles), "passages": len(passages)},

@@ -2,7 +2,8 @@
 
 `--qdrant-url` points at a Qdrant server or cluster; `--qdrant-path` uses the client's embedded
 local mode (one process at a time), which the tests use. Each build writes its own collections
-(`<prefix>-<build id>-<signal>`), so publishing a build switches collections atomically.
+(`<prefix>-<index id>-<build id>-<signal>`), so publishing a build switches collections atomically and
+two indexes can share one Qdrant.
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ def write(qc, collection: str, vectors: np.ndarray) -> None:
                                                   vectors=chunk.tolist()), wait=True)
 
 
-def drop_builds(qc, prefix: str, keep: str | None) -> None:
-    """Delete this prefix's collections of every build but `keep`."""
+def drop_builds(qc, prefix: str, keep: list[str]) -> None:
+    """Delete this prefix's collections of every build not in `keep` (the prefix names one index)."""
+    kept = tuple(f"{prefix}-{build}-" for build in keep)
     for c in qc.get_collections().collections:
-        if c.name.startswith(f"{prefix}-") and (keep is None or not c.name.startswith(f"{prefix}-{keep}-")):
+        if c.name.startswith(f"{prefix}-") and not c.name.startswith(kept):
             qc.delete_collection(c.name)
 
 

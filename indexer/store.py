@@ -89,25 +89,125 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         yield
 
 
+KEEP_BUILDS = 2  # previous builds kept beside the live one, for `python -m indexer rollback`
+INDEX_ID = "index_id"  # names this index's collections in a shared Qdrant
+TMP_SUFFIX = "-tmp"
+
+
 def new_build_dir(index_dir: Path) -> Path:
-    path = index_dir / BUILDS / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}-tmp"
+    # microseconds in the name: builds sort by creation, which is what "previous" means
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"{time.time_ns() // 1000 % 1_000_000:06d}"
+    path = index_dir / BUILDS / f"{stamp}-{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
     path.mkdir(parents=True)
     return path
 
 
-def publish(index_dir: Path, build_dir: Path) -> Path:
-    """Atomically point `current` at a finished build, then drop older builds."""
-    final = build_dir.with_name(build_dir.name.removesuffix("-tmp"))
-    build_dir.rename(final)
+def index_id(index_dir: Path) -> str:
+    """This index folder's own id, made on its first build (call it under the build lock)."""
+    path = index_dir / INDEX_ID
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    value = uuid.uuid4().hex[:12]
+    _write_durably(path, value)
+    return value
+
+
+def clean_leftovers(index_dir: Path) -> list[str]:
+    """Remove what a killed build left behind (unfinished build folders, a half-made link)."""
+    removed = []
+    builds = index_dir / BUILDS
+    for path in builds.iterdir() if builds.is_dir() else []:
+        if path.name.endswith(TMP_SUFFIX):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
     tmp_link = index_dir / f".{CURRENT}.tmp"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
-    tmp_link.symlink_to(Path(BUILDS) / final.name)
+    return removed
+
+
+def finished_builds(index_dir: Path) -> list[Path]:
+    """Complete builds, oldest first."""
+    builds = index_dir / BUILDS
+    if not builds.is_dir():
+        return []
+    return sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.endswith(TMP_SUFFIX))
+
+
+def publish(index_dir: Path, build_dir: Path, keep: int = KEEP_BUILDS) -> tuple[Path, list[str]]:
+    """Make a finished build durable, point `current` at it atomically, and keep `keep` previous builds.
+
+    Returns the published folder and the ids of every build still on disk (live first).
+    """
+    final = build_dir.with_name(build_id(build_dir))
+    _fsync_tree(build_dir)
+    build_dir.rename(final)
+    _fsync_dir(final.parent)
+    switch_current(index_dir, final.name)
+    return final, prune_builds(index_dir, keep)
+
+
+def switch_current(index_dir: Path, name: str) -> None:
+    tmp_link = index_dir / f".{CURRENT}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    tmp_link.symlink_to(Path(BUILDS) / name)
     os.replace(tmp_link, index_dir / CURRENT)
-    for old in (index_dir / BUILDS).iterdir():
-        if old != final:
+    _fsync_dir(index_dir)  # the switch itself survives a power cut
+
+
+def prune_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> list[str]:
+    """Delete all but the live build and the `keep` newest others; the ids that remain, live first."""
+    live = live_dir(index_dir).name
+    others = [p for p in finished_builds(index_dir) if p.name != live]
+    kept = others[len(others) - keep:] if keep > 0 else []
+    for old in others:
+        if old not in kept:
             shutil.rmtree(old, ignore_errors=True)
-    return final
+    return [live] + [p.name for p in reversed(kept)]
+
+
+class NoPreviousBuildError(RuntimeError):
+    """Rollback asked for, but no build older than the live one is kept."""
+
+
+def rollback(index_dir: Path) -> tuple[str, str]:
+    """Point `current` at the newest kept build older than the live one: (from, to)."""
+    live = live_dir(index_dir).name
+    older = [p for p in finished_builds(index_dir) if p.name < live and (p / MANIFEST).is_file()]
+    if not older:
+        raise NoPreviousBuildError(f"no build older than {live} is kept in {index_dir / BUILDS}")
+    switch_current(index_dir, older[-1].name)
+    return live, older[-1].name
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            fd = os.open(Path(dirpath) / name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 # Exact search below this many vectors; HNSW above (a flat scan of 26k x 512 floats already costs ~9 ms).
@@ -183,7 +283,7 @@ def _half_to_float() -> np.ndarray:
 
 
 def build_id(build_dir: Path) -> str:
-    return build_dir.name.removesuffix("-tmp")
+    return build_dir.name.removesuffix(TMP_SUFFIX)
 
 
 def write_signal(build_dir: Path, name: str, vectors: np.ndarray, vector_store: dict,
@@ -210,14 +310,29 @@ def open_signal(build_dir: Path, manifest: dict, name: str, qdrant_url: str | No
     return qdrant.QdrantVectors(qc, qdrant.collection_name(vector_store["prefix"], build_id(build_dir), name))
 
 
-def drop_other_builds(vector_store: dict, keep: str | None) -> None:
-    """Delete the Qdrant collections of every build but `keep` (FAISS files go with their folder)."""
+def drop_other_builds(vector_store: dict, keep: list[str]) -> None:
+    """Delete this index's Qdrant collections of every build not in `keep` (FAISS files go with their
+    folder); other indexes' collections in the same Qdrant are never touched."""
     if vector_store["kind"] != "qdrant":
         return
     from indexer import qdrant
 
     qdrant.drop_builds(qdrant.client(vector_store.get("url"), vector_store.get("path")),
                        vector_store["prefix"], keep)
+
+
+def live_articles(index_dir: Path) -> dict[str, str]:
+    """doc_id -> source path of every article in the live build; empty when there is none."""
+    try:
+        conn = open_db(live_dir(index_dir))
+    except (IndexNotFoundError, sqlite3.Error):
+        return {}
+    try:
+        return {r["doc_id"]: r["path"] for r in conn.execute("SELECT doc_id, path FROM articles")}
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
 
 
 def write_db(build_dir: Path, articles: list[ArticleRow], passages: list[tuple],

@@ -1,6 +1,7 @@
 import pytest
 
 from indexer.clean import (
+    Boilerplate,
     assemble_blocks,
     clean_text,
     corpus_boilerplate,
@@ -38,7 +39,7 @@ def _texts(article) -> list[str]:
 def test_boilerplate_lines(line, dropped):
     from collections import Counter
 
-    assert is_boilerplate(line, Counter(), frozenset()) is dropped
+    assert is_boilerplate(line, Counter(), Boilerplate()) is dropped
 
 
 def test_clean_article_removes_chrome_duplicates_and_footer():
@@ -79,7 +80,34 @@ def test_footer_is_cut_only_after_a_body():
 def test_corpus_boilerplate_finds_labels_shared_by_pages():
     pages = ["封面图片\n第一篇正文。", "封面图片\n第二篇正文。", "独有标签\n第三篇正文。"]
     repeated = corpus_boilerplate(pages)
-    assert "封面图片" in repeated and "独有标签" not in repeated
+    assert "封面图片" in repeated.labels and "独有标签" not in repeated.labels
+
+
+NOTICE = "本网站所有内容均来自网络转载，如有侵权请与我们联系删除处理。"
+WIRE = ["新华社北京电：国务院常务会议今天决定延续实施新能源汽车购置税减免政策至二〇二七年底。",
+        "会议指出，这一政策将带动汽车消费并稳定产业链供应链。"]
+
+
+def _wire_corpus() -> list[str]:
+    """20 pages of one site with its notice; pages 3-8 also carry the same wire story."""
+    pages = [f"第{i}篇本地新闻讲述了当地发生的第{i}件重要事情，内容各不相同。\n{NOTICE}" for i in range(20)]
+    for i in range(3, 9):
+        pages[i] = "\n".join(WIRE) + ("" if i % 2 else f"\n本站编辑补充说明了第{i}篇的背景情况与后续安排。")
+    return pages
+
+
+def test_site_notice_and_wire_sentences_stay_once_and_no_article_goes_empty():
+    pages = _wire_corpus()
+    corpus = corpus_boilerplate(pages)
+    cleaned = [" ".join(_texts(clean_text(p, corpus, page=i))) for i, p in enumerate(pages)]
+    # the notice is on 20 pages: it stays on the first one only
+    assert [i for i, t in enumerate(cleaned) if "如有侵权" in t] == [0]
+    # the wire story stays findable, and every copy that is only the story keeps it
+    for sentence in WIRE:
+        holders = [i for i, t in enumerate(cleaned) if sentence in t]
+        assert holders[0] == 3 and set(holders) >= {3, 5, 7}
+    assert all(t.strip() for t in cleaned)
+    assert "本站编辑补充说明了第4篇" in cleaned[4]
 
 
 @pytest.mark.parametrize("text, date", [

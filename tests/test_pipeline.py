@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import sqlite3
@@ -27,7 +28,8 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
     assert manifest["counts"]["passages"] == summary.passages
     assert summary.articles == 7
-    assert {(w, r.split(" ")[0]) for w, r in summary.skipped} >= {("empty.txt", "empty"), ("binary.txt", "binary")}
+    reasons = {(s.where, s.reason.split(" ")[0]) for s in summary.skipped}
+    assert reasons >= {("empty.txt", "empty"), ("binary.txt", "binary")}
     for name in embedders:
         assert store.read_vectors(live, name).ntotal == summary.passages
         assert store.read_vectors(live, name + store.SENTENCE_SUFFIX).ntotal == n_sent
@@ -180,8 +182,9 @@ def test_deleted_articles_leave_the_index_and_the_cache(built_index):
     cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
     assert gone in cache.load()
     (config.sources[0] / "d.jsonl").unlink()
+    config = dataclasses.replace(config, allow_shrink=True)  # 2 of 7 articles: over the 10 % guard
     again = build_index(config, [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)])
-    assert again.articles == summary.articles - 2
+    assert again.articles == summary.articles - 2 and again.removed == 2
     assert gone not in cache.load()
     assert gone not in {r[0] for r in sqlite3.connect(store.live_dir(config.index_dir) / store.DB)
                         .execute("SELECT passage_id FROM passages")}
@@ -217,3 +220,154 @@ def test_a_failing_second_model_publishes_nothing(tmp_path, messy_corpus):
         build_index(config, [slow, Broken("broken", dim=16)])
     assert not (config.index_dir / store.CURRENT).exists()
     assert not list((config.index_dir / store.BUILDS).iterdir())
+
+
+def _embedders():
+    return [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)]
+
+
+def _doc_ids(index_dir: Path) -> set[str]:
+    return set(store.live_articles(index_dir))
+
+
+def test_a_rebuild_that_would_lose_many_articles_is_refused_and_changes_nothing(built_index):
+    from indexer.cache import EmbeddingCache
+    from indexer.pipeline import PublishRefusedError
+
+    config, _, _ = built_index
+    before, ids = store.live_dir(config.index_dir), _doc_ids(config.index_dir)
+    cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
+    cached = set(cache.load())
+    (config.sources[0] / "d.jsonl").write_bytes(b"\xff\xfe broken export")  # the whole file is now bad
+    with pytest.raises(PublishRefusedError) as err:
+        build_index(config, _embedders())
+    message = str(err.value)
+    assert "remove 2 of the live index's 7 articles (29%" in message and "--allow-shrink" in message
+    assert "j1 (d.jsonl:1 skipped: malformed JSON" in message
+    assert "j3 (d.jsonl:4 not found; d.jsonl has 1 skipped record(s))" in message
+    assert store.live_dir(config.index_dir) == before and _doc_ids(config.index_dir) == ids
+    assert set(cache.load()) == cached  # nothing was purged from the embedding cache
+
+
+def test_a_small_deletion_publishes_as_before(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(12):
+        (src / f"a{i:02d}.txt").write_text(f"第{i}篇文章的正文，讲述了第{i}件不同的事情。", encoding="utf-8")
+    config = IndexConfig(sources=(src,), index_dir=tmp_path / "idx", models=("fake",), show_progress=False)
+    build_index(config, [FakeEmbedder()])
+    (src / "a03.txt").unlink()  # 1 of 12 = 8 %
+    summary = build_index(config, [FakeEmbedder()])
+    assert summary.removed == 1 and _doc_ids(config.index_dir) == {f"a{i:02d}" for i in range(12)} - {"a03"}
+
+
+def test_a_vanished_source_among_several_is_an_error_and_the_live_index_stays(built_index, tmp_path: Path):
+    from indexer.load import SourceError
+
+    config, _, _ = built_index
+    extra = tmp_path / "share"
+    extra.mkdir()
+    (extra / "x.txt").write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
+    two = dataclasses.replace(config, sources=(*config.sources, extra))
+    build_index(two, _embedders())
+    before = store.live_dir(config.index_dir)
+    extra.rename(tmp_path / "unmounted")
+    with pytest.raises(SourceError, match=f"{extra}: does not exist"):
+        build_index(dataclasses.replace(two, allow_shrink=True), _embedders())
+    assert store.live_dir(config.index_dir) == before
+
+
+def test_one_bad_record_is_skipped_and_listed_the_rest_published(built_index):
+    config, summary, _ = built_index
+    jsonl = config.sources[0] / "d.jsonl"
+    jsonl.write_bytes(jsonl.read_bytes() + b'\n{"id": "j9", "text": "\xff\xfe\xfd"}\n'
+                      + '{"id": "j10", "text": "新增的一条。"}'.encode())
+    again = build_index(config, _embedders())
+    assert {"j1", "j3", "j10"} <= _doc_ids(config.index_dir) and "j9" not in _doc_ids(config.index_dir)
+    assert ("d.jsonl:5", "not valid UTF-8", "record") in again.skipped
+    assert again.as_json()["skipped"][0].keys() == {"where", "reason", "kind"}
+
+
+def test_strict_publishes_nothing_when_anything_was_skipped(built_index):
+    from indexer.pipeline import PublishRefusedError
+
+    config, _, _ = built_index
+    before = store.live_dir(config.index_dir)
+    (config.sources[0] / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
+    with pytest.raises(PublishRefusedError, match=r"--strict: \d+ input\(s\) skipped.*empty\.txt \(empty file\)"):
+        build_index(dataclasses.replace(config, strict=True), _embedders())
+    assert store.live_dir(config.index_dir) == before
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_a_damaged_cache_shard_is_recomputed(built_index, damage):
+    from indexer.cache import EmbeddingCache
+
+    config, summary, _ = built_index
+    cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
+    shards = sorted(cache.dir.glob("*.npz"))
+    data = shards[0].read_bytes()
+    shards[0].write_bytes({"truncate": data[: len(data) // 2], "garbage": b"PK\x03\x04" + b"x" * 100,
+                           "empty": b""}[damage])
+    (config.sources[0] / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
+    fresh = _embedders()
+    again = build_index(config, fresh)
+    assert again.passages == summary.passages + 1 and fresh[0].calls > 1  # lost vectors embedded again
+    assert not shards[0].exists()
+    assert build_index(config, _embedders()).unchanged  # and the next build is whole again
+
+
+def test_previous_builds_are_kept_and_rollback_makes_the_last_one_live(built_index):
+    from indexer.cli import main
+
+    config, _, _ = built_index
+    builds = [store.live_dir(config.index_dir).name]
+    for i in range(3):
+        (config.sources[0] / f"new{i}.txt").write_text(f"第{i}条新增新闻的正文内容。", encoding="utf-8")
+        builds.append(build_index(config, _embedders()).builds[0])
+    assert sorted(p.name for p in (config.index_dir / store.BUILDS).iterdir()) == builds[1:]  # live + 2
+    assert main(["rollback", "--index", str(config.index_dir)]) == 0
+    assert store.live_dir(config.index_dir).name == builds[2] and "new2" not in _doc_ids(config.index_dir)
+    assert main(["rollback", "--index", str(config.index_dir)]) == 0
+    assert store.live_dir(config.index_dir).name == builds[1]
+    assert main(["rollback", "--index", str(config.index_dir)]) == 1  # nothing older is kept
+
+
+def test_leftovers_of_a_killed_build_are_cleaned_by_the_next(built_index):
+    config, _, _ = built_index
+    debris = store.new_build_dir(config.index_dir)
+    (debris / "e5.faiss").write_bytes(b"half written")
+    (config.index_dir / ".current.tmp").symlink_to("builds/nowhere")
+    build_index(config, _embedders())
+    assert not debris.exists() and not (config.index_dir / ".current.tmp").is_symlink()
+
+
+def test_build_files_are_fsynced_before_current_switches(built_index, monkeypatch):
+    config, _, _ = built_index
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(os.readlink(f"/proc/self/fd/{fd}")) or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(f"replace {b}") or real_replace(a, b))
+    (config.sources[0] / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
+    build_index(config, _embedders())
+    switch = events.index(f"replace {config.index_dir / store.CURRENT}")
+    live = store.live_dir(config.index_dir)
+    synced = {Path(e).name for e in events[:switch] if e.startswith(str(live).removesuffix(live.name))}
+    assert {"manifest.json", store.DB, "fake.faiss", "fake2.sent.faiss"} <= synced
+    assert str(config.index_dir.resolve()) in events[switch + 1:]  # the switch itself is made durable
+
+
+def test_cli_exit_status_tells_a_script_about_skips(built_index, tmp_path: Path, monkeypatch):
+    import indexer.embed as embed
+    from indexer.cli import EXIT_SKIPPED, main
+
+    config, _, _ = built_index
+    out = tmp_path / "summary.json"
+    argv = ["build", "--source", str(config.sources[0]), "--index", str(tmp_path / "cli"), "--model", "st:x",
+            "--quiet", "--summary-json", str(out)]
+    monkeypatch.setattr(embed, "load_embedder", lambda spec, threads=None: FakeEmbedder("st"))
+    assert main(argv) == EXIT_SKIPPED
+    assert main([*argv, "--strict"]) == 1
+    skipped = json.loads(out.read_text())["skipped"]
+    assert {"where": "d.jsonl:2", "reason": "malformed JSON (Expecting property name enclosed in double quotes)",
+            "kind": "record"} in skipped
