@@ -92,6 +92,11 @@ def summarise(r: dict) -> str:
             emb = r["in_process"][lang]["query_embedding_ms"]["p50"]
             lines.append(f"HTTP {lang}         p50 {m['p50']:>6.1f} ms  p95 {m['p95']:>6.1f} ms   "
                          f"end-to-end / embedding = {m['p50'] / emb:.2f}")
+        if "long_vs_short" in h:
+            x = h["long_vs_short"]
+            lines.append(f"HTTP {x['chars']}-char zh vs short zh   p50 {x['long']['p50']:.1f} ms vs "
+                         f"{x['short']['p50']:.1f} ms   ratio {x['ratio_p50']:.2f}   "
+                         f"({x['long']['n']} each, interleaved)")
         c = h["concurrent"]
         lines.append(f"HTTP {c['clients']} clients  {c['requests_per_s']} req/s  p50 {c['p50']} ms  p95 {c['p95']} ms  "
                      f"errors {c['errors']}")

@@ -64,6 +64,46 @@ def start_server(index: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not become healthy within 300 s")
 
 
+LONG_QUERY_CHARS = 2000  # the API's longest query (schemas.MAX_QUERY_CHARS)
+
+
+def long_query(queries: list[str], start: int = 0, chars: int = LONG_QUERY_CHARS) -> str:
+    """Real questions, concatenated from `start` on (wrapping), cut to exactly `chars` characters."""
+    parts, total, i = [], 0, start
+    while total < chars:
+        q = queries[i % len(queries)]
+        parts.append(q)
+        total += len(q)
+        i += 1
+    return "".join(parts)[:chars]
+
+
+def _timed_post(client: httpx.Client, base: str, q: str) -> float:
+    # POST: a 2,000-character Chinese query is ~18 kB URL-encoded, more than a GET line should carry
+    body = json.dumps({"q": q, "k": 10}, ensure_ascii=False).encode("utf-8")
+    started = time.perf_counter()
+    r = client.post(f"{base}/search", content=body, headers={"content-type": "application/json"})
+    r.raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+def long_vs_short(client: httpx.Client, base: str, queries: list[str], n: int = 30) -> dict:
+    """Median HTTP latency of 2,000-character queries against short ones, same server, same run.
+
+    Requests alternate long/short so that whatever else the machine does weighs on both alike; each
+    long query starts at a different question, so no two requests are the same text.
+    """
+    for i in range(2):  # onnxruntime sizes its buffers for the longest input on first sight
+        _timed_post(client, base, long_query(queries, start=n + i))
+    longs, shorts = [], []
+    for i in range(n):
+        longs.append(_timed_post(client, base, long_query(queries, start=i)))
+        shorts.append(_timed_post(client, base, queries[i % len(queries)]))
+    long_p, short_p = percentiles(longs), percentiles(shorts)
+    return {"chars": LONG_QUERY_CHARS, "long": long_p, "short": short_p,
+            "ratio_p50": round(long_p["p50"] / short_p["p50"], 2)}
+
+
 def _timed_get(client: httpx.Client, base: str, q: str) -> float:
     started = time.perf_counter()
     r = client.get(f"{base}/search", params={"q": q, "k": 10})
@@ -79,6 +119,7 @@ def over_http(index: Path, queries: dict[str, list[str]], clients: int = 8, per_
                 _timed_get(client, base, q)
             sequential = {lang: percentiles([_timed_get(client, base, q) for q in qs])
                           for lang, qs in queries.items()}
+            long_short = long_vs_short(client, base, queries["zh"])
         mixed = [q for qs in zip(*queries.values()) for q in qs]
 
         def worker(i: int) -> list[float]:
@@ -93,6 +134,6 @@ def over_http(index: Path, queries: dict[str, list[str]], clients: int = 8, per_
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    return {"sequential": sequential, "server_memory": memory,
+    return {"sequential": sequential, "server_memory": memory, "long_vs_short": long_short,
             "concurrent": {"clients": clients, "requests": len(latencies), "errors": 0,
                            "requests_per_s": round(len(latencies) / wall, 1), **percentiles(latencies)}}

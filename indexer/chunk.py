@@ -25,13 +25,14 @@ def passage_id(text: str, fp: str | None = None) -> str:
     return hashlib.sha1((fingerprint(text) if fp is None else fp).encode("utf-8")).hexdigest()[:16]
 
 
+MIN_PIECE = 50  # split_paragraph's smallest piece (and IndexConfig's smallest max_chars)
+
+
 def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_chars: int = 20) -> list[Passage]:
+    """An article's passages, in order; none longer than max_chars (which must be >= MIN_PIECE)."""
     texts: list[str] = []
     for block in blocks:
-        pieces = split_paragraph(block.text, max_chars - len(block.heading or ""))
-        if block.heading:
-            pieces[0] = f"{block.heading}\n{pieces[0]}"
-        for piece in pieces:
+        for piece in _block_pieces(block, max_chars):
             if texts and content_len(piece) < min_chars and len(texts[-1]) + len(piece) < max_chars:
                 texts[-1] = f"{texts[-1]}\n{piece}"  # a stray line belongs with its neighbour
             else:
@@ -42,6 +43,19 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_cha
         if fp:
             passages.append(Passage(passage_id(text, fp), doc_id, len(passages), text, detect_lang(text), fp))
     return passages
+
+
+def _block_pieces(block: Block, max_chars: int) -> list[str]:
+    """The block's text in pieces of at most max_chars, its heading on a line before the first."""
+    if not block.heading:
+        return split_paragraph(block.text, max_chars)
+    room = max_chars - len(block.heading) - 1  # the heading and its newline share the first piece
+    if room < MIN_PIECE:
+        # too long a heading would leave the text only crumbs: it stands alone, cut like any text
+        return split_paragraph(block.heading, max_chars) + [p for p in split_paragraph(block.text, max_chars)
+                                                            if p.strip()]
+    pieces = split_paragraph(block.text, room) or [""]  # a long run of spaces has no piece
+    return [f"{block.heading}\n{pieces[0]}", *pieces[1:]]
 
 
 def passage_sentences(text: str, min_chars: int = 12) -> list[str]:
@@ -88,7 +102,7 @@ def _group_len(group: list[tuple[int, str]]) -> int:
 
 def split_paragraph(text: str, max_chars: int) -> list[str]:
     """Balanced pieces of at most ~max_chars, cut at sentence ends (never inside one if avoidable)."""
-    max_chars = max(max_chars, 50)
+    max_chars = max(max_chars, MIN_PIECE)
     if len(text) <= max_chars:
         return [text]
     sentences: list[str] = []

@@ -48,9 +48,22 @@ def tokenize(text: str) -> list[str]:
     jieba's dictionary misses many names (and segments Traditional-script names differently once
     converted), so a name it splits oddly would not match; its bigrams still do.
     """
+    return words(text) + _cjk_bigrams(text)
+
+
+def query_tokens(text: str) -> list[str]:
+    """A query's tokens for BM25: tokenize(), each word and each bigram kept once, in order.
+
+    bm25s adds a token's score again for every repeat, so a word pasted 50 times would outweigh the
+    rest of the query. A two-character word stays both a word and a bigram, as in tokenize().
+    """
+    return list(dict.fromkeys(words(text))) + list(dict.fromkeys(_cjk_bigrams(text)))
+
+
+def _cjk_bigrams(text: str) -> list[str]:
     norm = normalize(text)
     bigrams = [norm[i:i + 2] for i in range(len(norm) - 1) if _is_cjk(norm[i]) and _is_cjk(norm[i + 1])]
-    return words(text) + [b for b in bigrams if b not in stopwords()]
+    return [b for b in bigrams if b not in stopwords()]
 
 
 def _is_cjk(ch: str) -> bool:

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.chunk import chunk_blocks, passage_id, passage_sentences, sentence_spans, split_paragraph
 from indexer.clean import Block
@@ -60,3 +62,33 @@ def test_sentence_spans_locate_the_sentence_units(text, sentences):
     spans = sentence_spans(text)
     assert len(spans) == len(sentences)
     assert [text[a:b].replace("\n", "") for a, b in spans] == sentences
+
+
+@pytest.mark.parametrize("heading_len", [1, 348, 349, 350, 351, 399, 400, 450, 900])
+def test_a_heading_never_pushes_a_passage_past_max_chars(heading_len):
+    heading = "警" * heading_len
+    passages = chunk_blocks("doc", [Block(LONG_ZH, heading=heading)], max_chars=400)
+    assert all(len(p.text) <= 400 for p in passages)
+    assert "".join(p.text for p in passages).replace("\n", "") == heading + LONG_ZH  # nothing lost
+
+
+# CJK, Latin, digits, spaces and newlines, with and without sentence or clause ends
+ALPHABET = st.sampled_from(list("斐济警务合作中国abcXYZ019 \n，,；。.!?…\u3000") + ["alpha ", "合作"])
+TEXT = st.lists(ALPHABET, max_size=600).map("".join)
+UNBROKEN = st.builds(lambda ch, n: ch * n, st.sampled_from(["警", "x", "9", " "]), st.integers(0, 1500))
+BLOCK = st.builds(Block, st.one_of(TEXT, UNBROKEN),
+                  st.one_of(st.none(), st.lists(ALPHABET, max_size=500).map("".join), UNBROKEN))
+
+
+@settings(max_examples=300, deadline=None)
+@given(blocks=st.lists(BLOCK, min_size=1, max_size=5), max_chars=st.integers(50, 500),
+       min_chars=st.integers(0, 49))
+def test_no_passage_exceeds_max_chars(blocks, max_chars, min_chars):
+    for passage in chunk_blocks("doc", blocks, max_chars=max_chars, min_chars=min_chars):
+        assert len(passage.text) <= max_chars
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(TEXT, UNBROKEN), max_chars=st.integers(50, 500))
+def test_split_paragraph_never_exceeds_max_chars(text, max_chars):
+    assert all(len(piece) <= max_chars for piece in split_paragraph(text, max_chars))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from indexer.lexical import LexicalIndex, tokenize, words
+from indexer.lexical import LexicalIndex, query_tokens, tokenize, words
 
 TEXTS = ["中国是联合国维和行动的第二大出资国。", "美国总统副助理Jen Daskal说，拜登派遣她的代表团访问北京。",
          "黄溪连大使在马尼拉视频连线参会。", "", "上合组织峰会在阿斯塔纳举行。"]
@@ -33,3 +33,23 @@ def test_unknown_terms_score_nothing_and_coverage_drops():
 
 def test_words_drop_punctuation_and_stopwords():
     assert words("的，。Jen Daskal！") == ["jen", "daskal"]
+
+
+@pytest.mark.parametrize("term", ["维和", "Daskal", "阿斯塔纳"])
+def test_a_repeated_term_scores_exactly_like_the_term_once(term):
+    index = LexicalIndex.build(TEXTS)
+    once = index.scores(query_tokens(term))
+    assert once.any()
+    np.testing.assert_array_equal(index.scores(query_tokens(" ".join([term] * 50))), once)
+
+
+def test_repeats_do_not_outweigh_the_other_terms():
+    index = LexicalIndex.build(TEXTS)
+    np.testing.assert_array_equal(index.scores(query_tokens("维和 " * 50 + "峰会")),
+                                  index.scores(query_tokens("维和 峰会")))
+
+
+@pytest.mark.parametrize("query", ["聯合國維和行動", "峰会 阿斯塔纳", "Jen Daskal", "黃溪連"])
+def test_query_tokens_leave_a_query_without_repeats_as_it_was(query):
+    # "黄溪" is a word and a bigram, as in the index's tokens: not a repeat
+    assert query_tokens(query) == tokenize(query)
