@@ -20,8 +20,11 @@ class Settings(BaseSettings):
                                      "their turn (each running search holds its own working memory)")
     per_article: int = Field(2, ge=1, le=100, description="at most this many passages per article in a result list")
     candidates: int = Field(100, ge=10, le=5000, description="candidates each signal contributes before fusion")
-    api_key: str | None = Field(None, description="if set, every endpoint but /health needs header X-API-Key")
+    api_key: str | None = Field(None, description="if set, every endpoint but /, /static, /health and the API docs "
+                                "needs header X-API-Key (or Authorization: Bearer); /admin/reload needs it to exist")
     cors_origins: tuple[str, ...] = Field((), description="origins allowed to call the API from a browser")
+    allowed_hosts: tuple[str, ...] = Field((), description="Host header values accepted (empty: any); guards a "
+                                           "server on a private address against DNS rebinding")
     max_body_bytes: int = Field(16_384, ge=1024, description="largest request body accepted")
     qdrant_url: str | None = Field(None, description="Qdrant server for an index built with --store qdrant "
                                                      "(default: the URL recorded in the manifest)")

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 MAX_QUERY_CHARS = 2000
+MAX_ALSO_IN = 10  # a boilerplate passage can sit in thousands of articles: list a few, count the rest
+ARTICLE_PAGE = 200  # passages per article window unless `limit` says otherwise
+MAX_ARTICLE_PAGE = 1000
 Lang = Literal["en", "zh-Hans", "zh-Hant"]
 
 
@@ -31,7 +34,7 @@ class SearchRequest(BaseModel):
 
 class SourceRef(BaseModel):
     path: str
-    url: str | None
+    url: str | None = Field(description="the original's address: an absolute http(s) URL, or null")
 
 
 class OtherOccurrence(BaseModel):
@@ -53,7 +56,9 @@ class Hit(BaseModel):
     lang: str
     source: SourceRef
     link: str = Field(description="article page on this server, anchored at the passage")
-    also_in: list[OtherOccurrence] = Field(default_factory=list, description="other articles with this passage")
+    also_in: list[OtherOccurrence] = Field(default_factory=list, max_length=MAX_ALSO_IN,
+                                           description=f"other articles with this passage (at most {MAX_ALSO_IN})")
+    also_in_total: int = Field(0, description="how many other articles have this passage")
 
 
 class SearchResponse(BaseModel):
@@ -75,7 +80,11 @@ class ArticlePublic(BaseModel):
     date: str | None
     lang: str
     source: SourceRef
-    passages: list[ArticlePassage]
+    total: int = Field(description="passages in the whole article")
+    offset: int = Field(description="index of the first passage in this window")
+    limit: int = Field(description="most passages a window holds")
+    next_offset: int | None = Field(description="offset of the next window, or null at the end")
+    passages: list[ArticlePassage] = Field(description="the window's passages in article order")
 
 
 class Health(BaseModel):

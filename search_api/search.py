@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -12,7 +14,7 @@ import numpy as np
 
 from indexer import store
 from indexer.embed import Embedder
-from indexer.lexical import TOKENIZER, LexicalIndex, tokenize, words
+from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, words
 from indexer.normalize import fingerprint
 from search_api.fusion import fuse, profile_query, signal_weights
 from search_api.highlight import match_spans
@@ -21,6 +23,33 @@ from search_api.phrase import article_evidence
 
 Mode = Literal["hybrid", "dense", "lexical"]
 PHRASE_CANDIDATES = 150  # candidates (by the other signals) that get exact-phrase evidence
+# Hard ceiling on each signal's candidates, whatever k and filters ask (500 = 5 x the API's largest k,
+# so an unfiltered k=100 is untouched): the filter multiplier alone could ask for 2,000 per signal.
+MAX_CANDIDATES = 500
+# How much of a query is embedded, tokenised and phrase-matched (clip_query). Embedding is most of a
+# long query's cost and grows with its length: e5 + USE, one thread, 7 ms at 16 Chinese characters,
+# 24 ms at 128, 45 ms at 256, 100 ms at 512. Over HTTP (`python -m bench query`, seeds index) a
+# 2,000-character query took 21x a short one uncapped, 4.3x at 256 tokens and 2.6x at 128, the
+# target being <= 3x. 128 is still 3x the longest question of the eval sets (news: 45 characters).
+MAX_QUERY_TOKENS = 128
+# ... and of characters: the models see every character, and text without CJK or spaces (a run of
+# letters or digits, symbols) costs them a model token per 1-2 characters. 384 characters are about
+# 60 English words (xquad's longest question: 197 characters), which cost e5 what 128 Chinese
+# characters do; 384 random letters still cost about 5x a short query.
+MAX_QUERY_CHARS = 384
+_WORD = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # spaced scripts: Latin, Greek, Cyrillic
+# a word of a spaced script, or any other visible character (CJK, kana, Thai, a symbol) on its own
+_QUERY_TOKEN = re.compile(f"[{_WORD}]+|[^\\s{_WORD}]")
+
+
+def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = MAX_QUERY_CHARS) -> str:
+    """The text up to the end of its `max_tokens`-th token, and at most `max_chars` characters.
+
+    A token is a CJK character, a Latin word or number, or any other visible character; shorter text
+    comes back unchanged.
+    """
+    last = next(islice(_QUERY_TOKEN.finditer(text, 0, max_chars), max_tokens - 1, None), None)
+    return text[:last.end()] if last else text[:max_chars]
 
 
 class ArticleNotFoundError(KeyError):
@@ -64,6 +93,7 @@ class Outcome:
     hits: list[Hit]
     timings: dict[str, float]
     weights: dict[str, float]
+    query_clipped: bool = False  # the query was longer than clip_query keeps: only its start was searched
 
 
 class Searcher:
@@ -119,9 +149,13 @@ class Searcher:
         """Top-k passages; `only` restricts retrieval to some signals (used to measure each alone)."""
         filters = filters or Filters()
         timings: dict[str, float] = {}
-        tokens = tokenize(query)
+        # every signal (and the highlights) sees the same clipped query: a long one costs what its start does
+        clipped = clip_query(query)
+        query_clipped = bool(query[len(clipped):].strip())
+        query = clipped
+        tokens = query_tokens(query)
         profile = profile_query(query, self.lexical.coverage(tokens), len(tokens))
-        n = min(self.size, max(self.candidates, 5 * k) * (4 if filters.active() else 1))
+        n = self._candidate_count(k, filters)
         signals = self._retrieve(query, tokens, mode, n, timings, only)
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
@@ -143,7 +177,12 @@ class Searcher:
         t0 = time.perf_counter()
         hits = self._select(order, score_of, k, filters, words(query))
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
-        return Outcome(hits=hits, timings=timings, weights=weights)
+        return Outcome(hits=hits, timings=timings, weights=weights, query_clipped=query_clipped)
+
+    def _candidate_count(self, k: int, filters: Filters) -> int:
+        """Candidates each signal contributes: enough for k hits (more when filters will drop some)."""
+        wanted = max(self.candidates, 5 * k) * (4 if filters.active() else 1)
+        return min(self.size, wanted, MAX_CANDIDATES)
 
     def _retrieve(self, query: str, tokens: list[str], mode: Mode, n: int, timings: dict[str, float],
                   only: tuple[str, ...] | None) -> dict[str, Signal]:
@@ -161,8 +200,7 @@ class Searcher:
         if mode in ("hybrid", "lexical") and tokens and (only is None or "bm25" in only):
             t0 = time.perf_counter()
             scores = self.lexical.scores(tokens)
-            best = np.argpartition(-scores, min(n, scores.size) - 1)[:n] if scores.size else np.zeros(0, int)
-            best = best[scores[best] > 0]
+            best = _top_rows(scores, n)
             timings["search_bm25_ms"] = (time.perf_counter() - t0) * 1000
             if best.size:
                 top["bm25"] = Signal(best, scores)
@@ -234,12 +272,24 @@ class Searcher:
             return False
         return not (filters.date_to and (not article.date or article.date > filters.date_to))
 
-    def article(self, doc_id: str) -> tuple[store.ArticleRow, list[tuple[int, str, str]]]:
-        """The article's metadata and its passages in order: (position, passage_id, text)."""
+    def article(self, doc_id: str, offset: int = 0, limit: int | None = None
+                ) -> tuple[store.ArticleRow, list[tuple[int, str, str]], int]:
+        """The article's metadata, `limit` of its passages in order from the `offset`-th (all by default)
+        as (position, passage_id, text), and how many passages it has."""
         if doc_id not in self.articles:
             raise ArticleNotFoundError(doc_id)
         rows = sorted(self.article_rows.get(doc_id, []))
-        return self.articles[doc_id], [(pos, self.passages[r][0], self.passages[r][1]) for pos, r in rows]
+        window = rows[offset:] if limit is None else rows[offset:offset + limit]
+        return (self.articles[doc_id], [(pos, self.passages[r][0], self.passages[r][1]) for pos, r in window],
+                len(rows))
+
+
+def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """The rows of the n best positive scores (unordered)."""
+    if not scores.size:
+        return np.zeros(0, np.int64)
+    best = np.argpartition(-scores, min(n, scores.size) - 1)[:n]
+    return best[scores[best] > 0]
 
 
 def check_models(manifest: dict, embedders: Mapping[str, Embedder]) -> dict[str, Embedder]:

@@ -13,11 +13,20 @@ from indexer.pipeline import build_index
 from search_api.app import create_app
 from search_api.config import Settings
 
+KEY = "s3cret"
+
 
 def _client(config, embedders, **settings) -> TestClient:
     app = create_app(Settings(index_dir=config.index_dir, models=tuple(embedders), **settings),
                      embedders=embedders)
     return TestClient(app, raise_server_exceptions=False)
+
+
+def _admin_client(config, embedders) -> TestClient:
+    """/admin/reload exists only with a key: a client that sends it on every request."""
+    client = _client(config, embedders, api_key=KEY)
+    client.headers["X-API-Key"] = KEY
+    return client
 
 
 def test_api_key_protects_everything_but_health(built_index):
@@ -53,7 +62,7 @@ def test_rebuilt_index_is_picked_up_without_restart(built_index, tmp_path: Path)
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录，科学家发出警告。", encoding="utf-8")
-    with _client(config, embedders) as c:
+    with _admin_client(config, embedders) as c:
         before = c.get("/health").json()["articles"]
         build_index(IndexConfig(sources=(*config.sources, extra), index_dir=config.index_dir,
                                 models=config.models, show_progress=False), list(embedders.values()))
@@ -80,7 +89,7 @@ def test_watcher_reloads_on_the_next_request(built_index, tmp_path: Path):
 
 def test_corrupt_index_is_refused_and_old_one_keeps_serving(built_index, caplog):
     config, _, embedders = built_index
-    with _client(config, embedders) as c:
+    with _admin_client(config, embedders) as c:
         good = c.get("/health").json()
         # publish a build whose vectors file is garbage
         bad = store.new_build_dir(config.index_dir)
@@ -96,6 +105,32 @@ def test_corrupt_index_is_refused_and_old_one_keeps_serving(built_index, caplog)
         assert c.get("/health").json() == good
         assert c.get("/search", params={"q": "维和"}).status_code == 200
         assert any("refused index" in rec.message for rec in caplog.records)
+
+
+def test_reload_without_a_configured_key_is_403(built_index):
+    config, _, embedders = built_index
+    with _client(config, embedders) as c:
+        r = c.post("/admin/reload")
+        assert r.status_code == 403
+        assert r.json() == {"detail": "/admin/reload is disabled: set NEWSSEARCH_API_KEY to enable it"}
+
+
+def test_reload_needs_the_key(built_index):
+    config, _, embedders = built_index
+    with _client(config, embedders, api_key=KEY) as c:
+        assert c.post("/admin/reload").status_code == 401
+        assert c.post("/admin/reload", headers={"Authorization": f"Bearer {KEY}"}).json()["reloaded"] is False
+
+
+def test_refused_index_503_names_no_path_but_the_log_has_the_error(built_index, tmp_path: Path, caplog):
+    config, _, embedders = built_index
+    (store.live_dir(config.index_dir) / "fake.faiss").write_bytes(b"not a faiss index")
+    with _client(config, embedders) as c:
+        r = c.get("/search", params={"q": "维和"})
+    assert r.status_code == 503
+    assert r.json() == {"detail": "search unavailable: the index could not be loaded (see the server log)"}
+    assert str(tmp_path) not in r.text
+    assert any("refused index" in rec.getMessage() for rec in caplog.records)
 
 
 def test_server_started_before_the_index_exists_serves_it_once_built(tmp_path: Path, messy_corpus, fake_embedders):

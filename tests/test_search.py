@@ -4,7 +4,7 @@ import pytest
 from indexer.store import IndexMismatchError
 from search_api.fusion import QueryProfile, fuse, normalise, signal_weights
 from search_api.highlight import highlight, match_spans
-from search_api.search import Filters, Searcher
+from search_api.search import MAX_CANDIDATES, MAX_QUERY_CHARS, MAX_QUERY_TOKENS, Filters, Searcher, clip_query
 from tests.conftest import FakeEmbedder
 
 
@@ -129,3 +129,88 @@ def test_match_spans_in_both_scripts(text, terms, marked):
 
 def test_highlight_escapes_html():
     assert highlight("<b>中国</b>", [(3, 5)]) == "&lt;b&gt;<mark>中国</mark>&lt;/b&gt;"
+
+
+@pytest.mark.parametrize("text, max_tokens, clipped", [
+    ("维和行动", 4, "维和行动"),
+    ("维和行动第二大", 4, "维和行动"),
+    ("联合国 维和，行动", 4, "联合国 维"),
+    ("Jen Daskal led the US delegation", 3, "Jen Daskal led"),
+    ("2024年 CQ Brown 说", 4, "2024年 CQ Brown"),
+    ("，。！？…", 2, "，。"),  # punctuation costs the models too
+    ("カタカナ한국어ไทย", 5, "カタカナ한"),  # scripts without spaces: a character is a token
+    ("Ελλάδα Россия Øre x", 3, "Ελλάδα Россия Øre"),
+    ("short query", 128, "short query"),
+])
+def test_clip_query_keeps_the_first_tokens(text, max_tokens, clipped):
+    assert clip_query(text, max_tokens) == clipped
+
+
+@pytest.mark.parametrize("text", ["a" * 1000, "1234 " * 200, " " * 1000 + "维和", "Jen Daskal " * 100])
+def test_clip_query_keeps_at_most_max_chars(text):
+    # a word without end or a run of spaces must not slip past the token count
+    assert clip_query(text, max_tokens=1000, max_chars=50) == text[:50]
+
+
+@pytest.mark.parametrize("unit", ["联合国维和行动，第二大出资国。", "Which US official led the delegation? ",
+                                  "a" * 2000, "🙂"])
+def test_a_2000_character_query_is_clipped_to_the_limits(unit):
+    text = (unit * 2000)[:2000]
+    clipped = clip_query(text)
+    assert text.startswith(clipped)
+    assert len(clipped) <= MAX_QUERY_CHARS
+    assert len(clipped) == MAX_QUERY_CHARS or len(clipped) == MAX_QUERY_TOKENS  # CJK, emoji: a token each
+
+
+def _record_encoded(searcher: Searcher, monkeypatch) -> list[str]:
+    seen: list[str] = []
+    for embedder in searcher.embedders.values():
+        def encode(texts, *, is_query=False, _inner=embedder.encode):
+            seen.extend(texts)
+            return _inner(texts, is_query=is_query)
+        monkeypatch.setattr(embedder, "encode", encode)
+    return seen
+
+
+def test_every_signal_searches_the_same_clipped_query(searcher, monkeypatch):
+    long = "中国是联合国维和行动第二大出资国，" * 120  # 2,040 characters
+    seen = _record_encoded(searcher, monkeypatch)
+    outcome = searcher.search(long, k=5)
+    assert outcome.query_clipped
+    assert seen and all(text == clip_query(long) for text in seen)
+    same = searcher.search(clip_query(long), k=5)
+    assert not same.query_clipped
+    assert [(h.passage_id, h.score) for h in outcome.hits] == [(h.passage_id, h.score) for h in same.hits]
+
+
+@pytest.mark.parametrize("query", ["维和行动", "维和行动" + " " * 2000])
+def test_a_query_within_the_limit_is_not_clipped(searcher, query):
+    assert not searcher.search(query, k=3).query_clipped
+
+
+def test_candidates_per_signal_are_capped_whatever_k_and_filters_ask(searcher, monkeypatch):
+    class Recording:
+        def __init__(self, index, asked: list[int]) -> None:
+            self._index, self._asked = index, asked
+
+        def search(self, query, n):
+            self._asked.append(n)
+            return self._index.search(query, n)
+
+        def __getattr__(self, name):
+            return getattr(self._index, name)
+
+    asked: list[int] = []
+    for vectors in (searcher.vectors, searcher.sentence_vectors):
+        for name in vectors:
+            vectors[name] = Recording(vectors[name], asked)
+    monkeypatch.setattr(Searcher, "size", property(lambda self: 1_000_000))  # an archive, not the toy corpus
+    searcher.search("中国 合作 峰会 安全", k=100, filters=Filters(date_from="2000-01-01"))
+    assert len(asked) == 4 and max(asked) == MAX_CANDIDATES  # the filters alone would ask for 2,000
+
+
+def test_a_repeated_word_counts_once_in_bm25(searcher):
+    def scores(query: str) -> list[tuple[str, float]]:
+        return [(h.passage_id, h.score) for h in searcher.search(query, k=10, mode="lexical").hits]
+
+    assert scores("维和 " * 50 + "峰会") == scores("维和 峰会")

@@ -1,4 +1,5 @@
 // Search page: submit on Enter (never per keystroke, so Chinese input methods work), render cards.
+// apiFetch and originalLink come from api.js.
 const form = document.getElementById('search');
 const statusEl = document.getElementById('status');
 const list = document.getElementById('results');
@@ -21,16 +22,17 @@ function params() {
 function card(hit) {
   const li = document.createElement('li');
   li.className = 'card';
-  const original = hit.source.url
-    ? ` · <a href="${encodeURI(hit.source.url)}" rel="noopener noreferrer" target="_blank">original</a>` : '';
   li.innerHTML = `
-    <h2><a class="title" href="${hit.link}"></a></h2>
-    <p class="meta"><span class="date"></span> · <span class="lang"></span> · score <span class="score"></span>${original}</p>
+    <h2><a class="title"></a></h2>
+    <p class="meta"><span class="date"></span> · <span class="lang"></span> · score <span class="score"></span></p>
     <p class="passage">${hit.highlight}</p>`;  // highlight is HTML-escaped by the server
+  li.querySelector('.title').href = hit.link;
   li.querySelector('.title').textContent = hit.title || hit.doc_id;
   li.querySelector('.date').textContent = hit.date || 'undated';
   li.querySelector('.lang').textContent = hit.lang;
   li.querySelector('.score').textContent = hit.score.toFixed(3);
+  const original = originalLink(hit.source.url);
+  if (original) li.querySelector('.meta').append(' · ', original);
   return li;
 }
 
@@ -42,7 +44,7 @@ async function search(event) {
   history.replaceState(null, '', '/?' + p.toString());
   setStatus('Searching…');
   try {
-    const res = await fetch('/search?' + p.toString(), {headers: {Accept: 'application/json'}});
+    const res = await apiFetch('/search?' + p.toString(), {headers: {Accept: 'application/json'}});
     const body = await res.json();
     if (!res.ok) {
       const detail = Array.isArray(body.detail) ? body.detail.map(d => d.msg).join('; ') : body.detail;
