@@ -19,7 +19,8 @@ class Settings(BaseSettings):
     concurrent_searches: int = Field(4, ge=1, le=256, description="searches run at once; more requests wait "
                                      "their turn (each running search holds its own working memory)")
     per_article: int = Field(2, ge=1, le=100, description="at most this many passages per article in a result list")
-    candidates: int = Field(100, ge=10, le=5000, description="candidates each signal contributes before fusion")
+    candidates: int = Field(100, ge=10, le=500, description="candidates each signal contributes before fusion "
+                            "(search.MAX_CANDIDATES caps what k and filters can ask for)")
     api_key: str | None = Field(None, description="if set, every endpoint but /, /static, /health and the API docs "
                                 "needs header X-API-Key (or Authorization: Bearer); /admin/reload needs it to exist")
     cors_origins: tuple[str, ...] = Field((), description="origins allowed to call the API from a browser")
