@@ -127,6 +127,30 @@ class LexicalIndex:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
+    def weighted_scores(self, weights: dict[str, float]) -> np.ndarray:
+        """Sum over tokens of weight x the token's BM25 score: a query whose terms are uncertain
+        translations, each counting by how likely it is."""
+        total = np.zeros(self.n_docs, dtype=np.float32)
+        for token, weight in weights.items():
+            tid = self._bm25.vocab_dict.get(token)
+            if tid is not None and weight > 0:
+                total += weight * np.asarray(self._bm25.get_scores_from_ids([tid]), dtype=np.float32)
+        return total
+
+    def doc_freq(self, token: str) -> int:
+        """How many passages contain the token."""
+        tid = self._bm25.vocab_dict.get(token)
+        return int(self._df[tid]) if tid is not None else 0
+
+    def phrase_freq(self, text: str) -> int:
+        """An upper bound on how many passages contain `text`: its own df when it is one token, else the
+        rarest of its tokens' (0 when any is missing)."""
+        tokens = query_tokens(text)
+        if not tokens:
+            return 0
+        whole = self.doc_freq(normalize(text))
+        return whole or min(self.doc_freq(t) for t in tokens)
+
     def idf(self, token: str) -> float:
         """BM25 idf of a token; 0 when the corpus never uses it."""
         tid = self._bm25.vocab_dict.get(token)

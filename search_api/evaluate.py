@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.normalize import fingerprint
+from search_api.fusion import Tuning
 from search_api.search import Searcher
 
 MAX_RELEVANT_CHARS = 1000  # longer "passages" never count: chunks must stay passage-sized
@@ -57,12 +58,12 @@ def metrics(ranks: list[int | None]) -> dict[str, float]:
 
 
 def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10, mode: str = "hybrid",
-             only: tuple[str, ...] | None = None) -> dict:
+             only: tuple[str, ...] | None = None, tuning: Tuning | None = None) -> dict:
     """Metrics overall and per query language, plus each query's first relevant rank."""
     by_lang: dict[str, list[int | None]] = defaultdict(list)
     ranks: dict[str, int | None] = {}
     for q in queries:
-        outcome = searcher.search(q.query, k=k, mode=mode, only=only)
+        outcome = searcher.search(q.query, k=k, mode=mode, only=only, tuning=tuning)
         rank = first_relevant_rank([h.text for h in outcome.hits], q.relevant)
         ranks[q.id] = rank
         by_lang[q.lang].append(rank)

@@ -16,7 +16,8 @@ from indexer import store
 from indexer.embed import Embedder
 from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, words
 from indexer.normalize import fingerprint
-from search_api.fusion import fuse, profile_query, signal_weights
+from search_api.bridge import translate
+from search_api.fusion import DEFAULT_TUNING, Tuning, fuse, profile_query, signal_weights
 from search_api.highlight import match_spans
 from search_api.neardup import bigrams, near_duplicates
 from search_api.phrase import article_evidence
@@ -40,6 +41,8 @@ MAX_QUERY_CHARS = 384
 _WORD = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # spaced scripts: Latin, Greek, Cyrillic
 # a word of a spaced script, or any other visible character (CJK, kana, Thai, a symbol) on its own
 _QUERY_TOKEN = re.compile(f"[{_WORD}]+|[^\\s{_WORD}]")
+_LATIN = re.compile("[A-Za-z]")
+LEXICAL_SIGNALS = ("bm25", "bridge")  # signals scored over every passage, not by vectors
 
 
 def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = MAX_QUERY_CHARS) -> str:
@@ -98,7 +101,8 @@ class Outcome:
 
 class Searcher:
     def __init__(self, index_dir: Path, embedders: Mapping[str, Embedder], *, per_article: int = 2,
-                 candidates: int = 100, qdrant_url: str | None = None) -> None:
+                 candidates: int = 100, qdrant_url: str | None = None, tuning: Tuning = DEFAULT_TUNING) -> None:
+        self.tuning = tuning
         self.build_dir = store.live_dir(index_dir)
         self.manifest = store.read_manifest(index_dir)
         self.embedders = check_models(self.manifest, embedders)
@@ -145,8 +149,9 @@ class Searcher:
         return len(self.passages)
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid", filters: Filters | None = None,
-               only: tuple[str, ...] | None = None) -> Outcome:
-        """Top-k passages; `only` restricts retrieval to some signals (used to measure each alone)."""
+               only: tuple[str, ...] | None = None, tuning: Tuning | None = None) -> Outcome:
+        """Top-k passages; `only` restricts retrieval to some signals (used to measure each alone) and
+        `tuning` replaces the fusion's settings (used to measure variants on held-out questions)."""
         filters = filters or Filters()
         timings: dict[str, float] = {}
         # every signal (and the highlights) sees the same clipped query: a long one costs what its start does
@@ -154,13 +159,15 @@ class Searcher:
         query_clipped = bool(query[len(clipped):].strip())
         query = clipped
         tokens = query_tokens(query)
-        profile = profile_query(query, self.lexical.coverage(tokens), len(tokens))
         n = self._candidate_count(k, filters)
         signals = self._retrieve(query, tokens, mode, n, timings, only)
+        translation = self._bridge(query, mode, n, timings, only, signals)
+        profile = profile_query(query, self.lexical.coverage(tokens), len(tokens), translation)
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
                 else np.zeros(0, np.int64))
-        weights = signal_weights(profile, list(signals), phrase=mode == "hybrid" and rows.size > 0)
+        weights = signal_weights(profile, list(signals), phrase=mode == "hybrid" and rows.size > 0,
+                                 tuning=tuning or self.tuning)
         cand = {name: self._score_rows(name, rows, s.query) for name, s in signals.items()}
         # each signal is normalised against its own candidates' scores
         tops = {name: cand[name][np.isin(rows, s.rows)] for name, s in signals.items()}
@@ -206,9 +213,25 @@ class Searcher:
                 top["bm25"] = Signal(best, scores)
         return top
 
+    def _bridge(self, query: str, mode: Mode, n: int, timings: dict[str, float], only: tuple[str, ...] | None,
+                signals: dict[str, Signal]) -> float:
+        """Adds the English -> Chinese dictionary signal for a query with English words in it; returns
+        the share of its content words that were translated (0 when none were, or not asked for)."""
+        if mode == "dense" or (only is not None and "bridge" not in only) or not _LATIN.search(query):
+            return 0.0
+        t0 = time.perf_counter()
+        translation = translate(query, self.lexical.phrase_freq)
+        scores = self.lexical.weighted_scores(translation.token_weights(query_tokens))
+        best = _top_rows(scores, n)
+        timings["search_bridge_ms"] = (time.perf_counter() - t0) * 1000
+        if not best.size:
+            return 0.0
+        signals["bridge"] = Signal(best, scores)
+        return translation.confidence
+
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-        if name == "bm25":
-            return query[rows]  # for BM25 the "query" slot carries the full score array
+        if name in LEXICAL_SIGNALS:
+            return query[rows]  # for a lexical signal the "query" slot carries the full score array
         return self._dense_scores(name, rows, query)
 
     def _dense_candidates(self, name: str, query: np.ndarray, n: int) -> np.ndarray:

@@ -70,7 +70,7 @@ def test_eval_cli_prints_table_and_json(seed_index, tmp_path, capsys):
     assert search_main(["eval", queries, "--index", str(seed_index), "--peers", "--json", str(out_json)]) == 0
     table = capsys.readouterr().out
     assert "hybrid" in table and "bm25" in table and "use" in table
-    assert set(json.loads(out_json.read_text())) == {"hybrid", "bm25", "use", "e5"}
+    assert set(json.loads(out_json.read_text())) == {"hybrid", "bm25", "bridge", "use", "e5"}
 
 
 def test_sentence_transformers_backend_offline(tmp_path):

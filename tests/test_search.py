@@ -214,3 +214,36 @@ def test_a_repeated_word_counts_once_in_bm25(searcher):
         return [(h.passage_id, h.score) for h in searcher.search(query, k=10, mode="lexical").hits]
 
     assert scores("维和 " * 50 + "峰会") == scores("维和 峰会")
+
+
+def test_english_query_reaches_chinese_text_through_the_dictionary_bridge(searcher):
+    # no English token of the query occurs in the corpus: BM25 alone finds nothing
+    assert searcher.search("Fiji police cooperation", k=3, mode="lexical", only=("bm25",)).hits == []
+    outcome = searcher.search("Fiji police cooperation", k=3, mode="lexical")
+    assert set(outcome.weights) == {"bridge"} and "斐济" in outcome.hits[0].text
+    hybrid = searcher.search("Why will Fiji resume police cooperation with China?", k=3)
+    # (the fake dense signals match English letters, so here they rank the English passage first)
+    assert "bridge" in hybrid.weights and any("斐济" in h.text for h in hybrid.hits)
+
+
+def test_the_bridge_is_for_english_words_only_and_never_outweighs_the_dense_signals(searcher):
+    assert "bridge" not in searcher.search("斐济警务合作", k=3).weights
+    weights = searcher.search("Fiji police cooperation", k=3).weights
+    assert 0 < weights["bridge"] < weights["fake"] + weights["fake2"]
+
+
+@pytest.mark.parametrize("confidence, expected", [(0.0, 0.0), (0.5, 0.15), (1.0, 0.3)])
+def test_bridge_weight_follows_how_much_of_the_query_was_translated(confidence, expected):
+    profile = QueryProfile(lang="en", cjk=0.0, coverage=0.0, n_tokens=3, bridge=confidence)
+    weights = signal_weights(profile, ["use", "e5", "bridge"])
+    raw = {"use": 0.5, "e5": 0.4, "bridge": expected}
+    assert weights["bridge"] == pytest.approx(raw["bridge"] / sum(raw.values()))
+
+
+def test_a_tuning_replaces_the_fusion_settings_for_one_search(searcher):
+    from search_api.fusion import Tuning
+
+    plain = searcher.search("Fiji police cooperation", k=3).weights
+    heavy = searcher.search("Fiji police cooperation", k=3, tuning=Tuning(bridge=0.9)).weights
+    assert heavy["bridge"] > plain["bridge"]
+    assert searcher.search("Fiji police cooperation", k=3).weights == plain

