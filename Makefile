@@ -32,7 +32,8 @@ lint: setup
 fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
-## Quality on the shared evaluation sets (needs ../shared/eval).
+## Quality on the shared evaluation sets (needs ../shared/eval): seeds, xquad, and news with held-out folds
+## and the English news set (the first news run builds its index: about 15-30 min on 2 cores).
 eval: setup
 	scripts/eval.sh
 

@@ -22,11 +22,15 @@ from importlib import resources
 
 MAX_WORDS = 4
 MAX_CANDIDATES = 3  # per English phrase: beyond three, dictionary senses are mostly noise
+# A single character (部, 中, 强) matches in almost every passage and stands for many words: it counts
+# only where no longer headword fits as well.
+SINGLE_CHAR_FIT = 0.3
 _ENTRY_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _ACRONYM_RE = re.compile(r"\(([A-Z][A-Za-z]{1,6})\)")
 _SKIP_SENSE_RE = re.compile(r"^(variant of|old variant|see |see also|used in|surname |CL:|Taiwan pr\.|"
                             r"also written|abbr\. for|erhua variant|archaic|\(old\)|\(onom)")
+_PERSON_RE = re.compile(r"\((?:c\. )?\d{3,4}\s*-")  # CC-CEDICT gives people their years: "(1971-)"
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d[\d,.]*%?")
 _LEADING = ("to ", "a ", "an ", "the ")
 # Question words and function words carry nothing to translate.
@@ -106,15 +110,16 @@ def english_keys(gloss: str) -> list[tuple[str, bool, bool]]:
     if not gloss or _SKIP_SENSE_RE.match(gloss):
         return []
     keys = [(m.group(1).lower(), False, True) for m in _ACRONYM_RE.finditer(gloss)]  # "(Fed)", "(GDP)"
-    head = _PAREN_RE.sub("", gloss).split(";")[0].split(",")[0].strip()
-    name = head[:1].isupper() and not head.isupper()
+    # "foreign (currency) exchange" is found as "foreign exchange"
+    head = " ".join(_PAREN_RE.sub(" ", gloss).split(";")[0].split(",")[0].split())
+    core = _strip_leading(head)  # "the Times" is a name
+    name = core[:1].isupper() and not core.isupper()
     words = head.split()
     if not words or len(words) > MAX_WORDS:
         return keys
-    key = _strip_leading(head.lower())
-    keys.append((key, head == gloss.strip(), name))
-    if name and len(words) >= 2 and all(w[:1].isupper() for w in words):
-        keys.append((words[-1].lower(), False, True))  # "Mark Zuckerberg" is also found as "Zuckerberg"
+    keys.append((core.lower(), head == gloss.strip(), name))
+    if name and len(words) >= 2 and _PERSON_RE.search(gloss):
+        keys.append((words[-1].lower(), False, True))  # "Mark Zuckerberg (1984-)" is also "Zuckerberg"
     return keys
 
 
@@ -193,6 +198,8 @@ def _weigh(senses: tuple[Sense, ...], capitalised: bool,
         if df <= 0:
             continue
         fit = (1.0 if s.exact else 0.5) / (1 + s.rank) * _NAME_FIT[s.name, capitalised]
+        if len(s.chinese) == 1:
+            fit *= SINGLE_CHAR_FIT
         # a common headword is the likelier translation in news (取消 over 勾销 for "cancel")
         score = fit * math.log1p(df)
         best[s.chinese] = max(best.get(s.chinese, 0.0), score)

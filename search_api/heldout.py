@@ -73,4 +73,6 @@ def grid(default: Tuning = DEFAULT_TUNING) -> dict[str, Tuning]:
     return variants
 
 
-GRID_STEPS = {"phrase": (0.3, 0.9), "bm25_zh": (0.25, 0.6), "bridge": (0.15, 0.5), "bm25_en": (0.05, 0.2)}
+# one step down and one up from each shipped setting
+GRID_STEPS = {"phrase": (0.6, 1.2), "article": (0.1, 0.4), "bm25_zh": (0.25, 0.6), "bridge": (0.15, 0.6),
+              "bm25_en": (0.05, 0.2)}

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from search_api.fusion import normalise
+from search_api.fusion import article_best, normalise
 
 
 class QueryGrams:
@@ -66,8 +66,4 @@ def article_evidence(query: str, passages: Sequence[str], docs: Sequence[str],
     idf_of = {g: idf(g) for g in grams.starts}  # a repeated bigram is looked up once
     bigram_idf = [idf_of[query[i:i + 2]] for i in range(len(query) - 1)]
     raw = np.array([phrase_score(query, p, bigram_idf, grams) for p in passages], dtype=np.float32)
-    scores = normalise(raw, raw)
-    best: dict[str, float] = {}
-    for doc, score in zip(docs, scores.tolist()):
-        best[doc] = max(best.get(doc, 0.0), score)
-    return np.array([best[doc] for doc in docs], dtype=np.float32)
+    return article_best(normalise(raw, raw), docs)

@@ -17,7 +17,16 @@ from indexer.embed import Embedder
 from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, words
 from indexer.normalize import fingerprint
 from search_api.bridge import translate
-from search_api.fusion import DEFAULT_TUNING, Tuning, fuse, profile_query, signal_weights
+from search_api.fusion import (
+    DEFAULT_TUNING,
+    LEXICAL_SIGNALS,
+    Tuning,
+    article_best,
+    fuse,
+    normalise,
+    profile_query,
+    signal_weights,
+)
 from search_api.highlight import match_spans
 from search_api.neardup import bigrams, near_duplicates
 from search_api.phrase import article_evidence
@@ -42,7 +51,6 @@ _WORD = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # spaced scripts: La
 # a word of a spaced script, or any other visible character (CJK, kana, Thai, a symbol) on its own
 _QUERY_TOKEN = re.compile(f"[{_WORD}]+|[^\\s{_WORD}]")
 _LATIN = re.compile("[A-Za-z]")
-LEXICAL_SIGNALS = ("bm25", "bridge")  # signals scored over every passage, not by vectors
 
 
 def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = MAX_QUERY_CHARS) -> str:
@@ -166,12 +174,15 @@ class Searcher:
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
                 else np.zeros(0, np.int64))
-        weights = signal_weights(profile, list(signals), phrase=mode == "hybrid" and rows.size > 0,
-                                 tuning=tuning or self.tuning)
+        hybrid = mode == "hybrid" and rows.size > 0
+        weights = signal_weights(profile, list(signals), phrase=hybrid, tuning=tuning or self.tuning,
+                                 article=hybrid)
         cand = {name: self._score_rows(name, rows, s.query) for name, s in signals.items()}
         # each signal is normalised against its own candidates' scores
         tops = {name: cand[name][np.isin(rows, s.rows)] for name, s in signals.items()}
         fused = fuse(cand, tops, weights)
+        if "article" in weights:
+            fused += weights["article"] * self._article_lexical(rows, cand, tops, weights)
         if "phrase" in weights:
             # only the best candidates can reach the top k: scoring the rest would only cost time
             best = np.argsort(-fused, kind="stable")[:PHRASE_CANDIDATES]
@@ -228,6 +239,15 @@ class Searcher:
             return 0.0
         signals["bridge"] = Signal(best, scores)
         return translation.confidence
+
+    def _article_lexical(self, rows: np.ndarray, cand: dict[str, np.ndarray], tops: dict[str, np.ndarray],
+                         weights: dict[str, float]) -> np.ndarray:
+        """Per candidate, the best weighted lexical evidence among its article's candidates: the terms
+        tell which article a question is about, the other signals choose the passage in it."""
+        lexical = [s for s in LEXICAL_SIGNALS if s in cand]
+        total = sum(weights[s] for s in lexical) or 1.0
+        evidence = sum(weights[s] * normalise(cand[s], tops[s]) for s in lexical) / total
+        return article_best(evidence, [self.passages[r][3] for r in rows.tolist()])
 
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         if name in LEXICAL_SIGNALS:

@@ -75,8 +75,11 @@ def test_confidence_is_the_share_of_content_words_translated_and_tokens_carry_we
 
 @pytest.mark.parametrize("gloss, keys", [
     ("to cancel (a booking)", [("cancel", False, False)]),
-    ("US Federal Reserve (Fed), central bank", [("fed", False, True), ("us federal reserve", False, True),
-                                               ("reserve", False, True)]),
+    ("US Federal Reserve (Fed), central bank", [("fed", False, True), ("us federal reserve", False, True)]),
+    ("Elon Musk (1971-), founder of SpaceX", [("elon musk", False, True), ("musk", False, True)]),
+    ("Pudong New District", [("pudong new district", True, True)]),  # a place: no "district" key
+    ("foreign (currency) exchange", [("foreign exchange", False, False)]),
+    ("the Times", [("times", True, True)]),
     ("variant of 異體字|异体字", []),
     ("a very long gloss with more than four words", []),
 ])

@@ -75,7 +75,7 @@ def test_weights_follow_the_query_language():
     assert sum(zh.values()) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("cjk, expected", [(1.0, 0.6 / 1.6), (0.5, 0.3 / 1.3), (0.0, None)])
+@pytest.mark.parametrize("cjk, expected", [(1.0, 0.9 / 1.9), (0.5, 0.45 / 1.45), (0.0, None)])
 def test_phrase_evidence_weighs_by_the_query_share_of_chinese(cjk, expected):
     weights = signal_weights(_profile(cjk, 1.0), ["use", "e5", "bm25"], phrase=True)
     assert weights.get("phrase") == (pytest.approx(expected) if expected else None)
@@ -247,3 +247,44 @@ def test_a_tuning_replaces_the_fusion_settings_for_one_search(searcher):
     heavy = searcher.search("Fiji police cooperation", k=3, tuning=Tuning(bridge=0.9)).weights
     assert heavy["bridge"] > plain["bridge"]
     assert searcher.search("Fiji police cooperation", k=3).weights == plain
+
+
+def test_article_best_gives_each_candidate_its_articles_best_score():
+    from search_api.fusion import article_best
+
+    scores = np.array([0.1, 0.9, 0.3, 0.0, 0.5], dtype=np.float32)
+    assert article_best(scores, ["a", "b", "a", "c", "b"]).tolist() == pytest.approx([0.3, 0.9, 0.3, 0.0, 0.9])
+    assert article_best(np.zeros(0, np.float32), []).size == 0
+
+
+def test_article_evidence_counts_only_with_lexical_signals_in_hybrid_mode(searcher):
+    from search_api.fusion import Tuning
+
+    assert "article" in searcher.search("斐济警务合作", k=3).weights
+    assert "article" not in searcher.search("斐济警务合作", k=3, mode="dense").weights
+    assert "article" not in searcher.search("斐济警务合作", k=3, tuning=Tuning(article=0.0)).weights
+
+
+def test_an_articles_lexical_evidence_lifts_its_other_passages(tmp_path):
+    """Of two passages with the same wording, the one whose article the question's terms point to wins."""
+    from indexer.config import IndexConfig
+    from indexer.pipeline import build_index
+    from search_api.fusion import Tuning
+
+    src = tmp_path / "src"
+    src.mkdir()
+    target = "阿富汗商品展在乌鲁木齐开幕，吸引了大批客商。\n\n展会为期五天，展出地毯、干果和宝石等特色商品。"
+    (src / "target.txt").write_text(target, encoding="utf-8")
+    (src / "other.txt").write_text("展会为期五天，展出汽车和家电等商品，吸引了大批观众。", encoding="utf-8")
+    config = IndexConfig(sources=(src,), index_dir=tmp_path / "idx", models=("fake",), show_progress=False)
+    build_index(config, [FakeEmbedder("fake")])
+    searcher = Searcher(config.index_dir, {"fake": FakeEmbedder("fake")})
+    query = "阿富汗商品展为期几天，展出什么"
+
+    def order(article: float) -> list[str]:
+        hits = searcher.search(query, k=3, tuning=Tuning(article=article, phrase=0.0)).hits
+        return [h.doc_id + (":2" if "地毯" in h.text else "") for h in hits]
+
+    # the target's second passage shares the other article's wording; only its article tells them apart
+    assert order(0.0).index("other") < order(0.0).index("target:2")
+    assert order(1.0).index("target:2") < order(1.0).index("other")
