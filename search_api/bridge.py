@@ -69,6 +69,10 @@ class Translation:
     terms: tuple[Term, ...]
     confidence: float  # share of the query's content words that a dictionary sense translated
 
+    def keywords(self) -> str:
+        """The likeliest Chinese candidate of each translated phrase, space-separated."""
+        return " ".join(max(t.candidates, key=lambda c: c[1])[0] for t in self.terms if t.translated)
+
     def token_weights(self, tokenize: Callable[[str], list[str]]) -> dict[str, float]:
         """BM25 query tokens of every candidate, each weighted by its candidate's weight."""
         weights: dict[str, float] = defaultdict(float)

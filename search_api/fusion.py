@@ -42,6 +42,8 @@ class Tuning:
     # article-level lexical evidence: each candidate also scores its article's best lexical (BM25 and
     # bridge) evidence, since a news question is usually about one article (README: Quality)
     article: float = 0.2
+    # dense signals that embed an English query together with the bridge's Chinese keywords
+    bridge_dense: tuple[str, ...] = ("e5",)
 
 
 DEFAULT_TUNING = Tuning()

@@ -75,4 +75,4 @@ def grid(default: Tuning = DEFAULT_TUNING) -> dict[str, Tuning]:
 
 # one step down and one up from each shipped setting
 GRID_STEPS = {"phrase": (0.6, 1.2), "article": (0.1, 0.4), "bm25_zh": (0.25, 0.6), "bridge": (0.15, 0.6),
-              "bm25_en": (0.05, 0.2)}
+              "bm25_en": (0.05, 0.2), "bridge_dense": ((),)}

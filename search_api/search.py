@@ -16,7 +16,7 @@ from indexer import store
 from indexer.embed import Embedder
 from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, words
 from indexer.normalize import fingerprint
-from search_api.bridge import translate
+from search_api.bridge import Translation, translate
 from search_api.fusion import (
     DEFAULT_TUNING,
     LEXICAL_SIGNALS,
@@ -168,15 +168,16 @@ class Searcher:
         query = clipped
         tokens = query_tokens(query)
         n = self._candidate_count(k, filters)
-        signals = self._retrieve(query, tokens, mode, n, timings, only)
-        translation = self._bridge(query, mode, n, timings, only, signals)
-        profile = profile_query(query, self.lexical.coverage(tokens), len(tokens), translation)
+        tuning = tuning or self.tuning
+        translation = self._translate(query, timings)
+        signals = self._retrieve(query, tokens, mode, n, timings, only, self._dense_texts(query, translation, tuning))
+        confidence = self._bridge(translation, mode, n, timings, only, signals)
+        profile = profile_query(query, self.lexical.coverage(tokens), len(tokens), confidence)
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
                 else np.zeros(0, np.int64))
         hybrid = mode == "hybrid" and rows.size > 0
-        weights = signal_weights(profile, list(signals), phrase=hybrid, tuning=tuning or self.tuning,
-                                 article=hybrid)
+        weights = signal_weights(profile, list(signals), phrase=hybrid, tuning=tuning, article=hybrid)
         cand = {name: self._score_rows(name, rows, s.query) for name, s in signals.items()}
         # each signal is normalised against its own candidates' scores
         tops = {name: cand[name][np.isin(rows, s.rows)] for name, s in signals.items()}
@@ -202,15 +203,31 @@ class Searcher:
         wanted = max(self.candidates, 5 * k) * (4 if filters.active() else 1)
         return min(self.size, wanted, MAX_CANDIDATES)
 
+    def _translate(self, query: str, timings: dict[str, float]) -> Translation | None:
+        """The dictionary bridge's reading of a query with English words in it."""
+        if not _LATIN.search(query):
+            return None
+        t0 = time.perf_counter()
+        translation = translate(query, self.lexical.phrase_freq)
+        timings["translate_ms"] = (time.perf_counter() - t0) * 1000
+        return translation
+
+    @staticmethod
+    def _dense_texts(query: str, translation: Translation | None, tuning: Tuning) -> dict[str, str]:
+        """What each dense model embeds: the query, plus for the models in `tuning.bridge_dense` the
+        bridge's Chinese keywords (e5 reads Chinese far better than it matches English to Chinese)."""
+        keywords = translation.keywords() if translation else ""
+        return {name: f"{query} {keywords}" for name in tuning.bridge_dense} if keywords else {}
+
     def _retrieve(self, query: str, tokens: list[str], mode: Mode, n: int, timings: dict[str, float],
-                  only: tuple[str, ...] | None) -> dict[str, Signal]:
+                  only: tuple[str, ...] | None, dense_texts: dict[str, str]) -> dict[str, Signal]:
         top: dict[str, Signal] = {}
         if mode in ("hybrid", "dense"):
             for name, embedder in self.embedders.items():
                 if only is not None and name not in only:
                     continue
                 t0 = time.perf_counter()
-                qv = embedder.encode([query], is_query=True)
+                qv = embedder.encode([dense_texts.get(name, query)], is_query=True)
                 timings[f"embed_{name}_ms"] = (time.perf_counter() - t0) * 1000
                 t0 = time.perf_counter()
                 top[name] = Signal(self._dense_candidates(name, qv, n), qv[0])
@@ -224,14 +241,13 @@ class Searcher:
                 top["bm25"] = Signal(best, scores)
         return top
 
-    def _bridge(self, query: str, mode: Mode, n: int, timings: dict[str, float], only: tuple[str, ...] | None,
-                signals: dict[str, Signal]) -> float:
-        """Adds the English -> Chinese dictionary signal for a query with English words in it; returns
-        the share of its content words that were translated (0 when none were, or not asked for)."""
-        if mode == "dense" or (only is not None and "bridge" not in only) or not _LATIN.search(query):
+    def _bridge(self, translation: Translation | None, mode: Mode, n: int, timings: dict[str, float],
+                only: tuple[str, ...] | None, signals: dict[str, Signal]) -> float:
+        """Adds the English -> Chinese dictionary signal; returns the share of the query's content words
+        that were translated (0 when none were, or the signal was not asked for)."""
+        if translation is None or mode == "dense" or (only is not None and "bridge" not in only):
             return 0.0
         t0 = time.perf_counter()
-        translation = translate(query, self.lexical.phrase_freq)
         scores = self.lexical.weighted_scores(translation.token_weights(query_tokens))
         best = _top_rows(scores, n)
         timings["search_bridge_ms"] = (time.perf_counter() - t0) * 1000

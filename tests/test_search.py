@@ -288,3 +288,18 @@ def test_an_articles_lexical_evidence_lifts_its_other_passages(tmp_path):
     # the target's second passage shares the other article's wording; only its article tells them apart
     assert order(0.0).index("other") < order(0.0).index("target:2")
     assert order(1.0).index("target:2") < order(1.0).index("other")
+
+
+def test_named_dense_models_also_read_the_bridges_chinese_keywords(searcher):
+    from search_api.fusion import Tuning
+
+    seen: dict[str, list[str]] = {"fake": [], "fake2": []}
+    for name, embedder in searcher.embedders.items():
+        encode = embedder.encode
+        embedder.encode = lambda texts, *, is_query=False, _n=name, _e=encode: seen[_n].extend(texts) or _e(
+            texts, is_query=is_query)
+    searcher.search("Fiji police cooperation", k=3, tuning=Tuning(bridge_dense=("fake",)))
+    searcher.search("斐济警务合作", k=3, tuning=Tuning(bridge_dense=("fake",)))
+    assert seen["fake"][0].startswith("Fiji police cooperation ") and "斐济" in seen["fake"][0]
+    assert seen["fake2"][0] == "Fiji police cooperation"
+    assert seen["fake"][1] == seen["fake2"][1] == "斐济警务合作"
