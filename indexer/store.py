@@ -112,18 +112,21 @@ def index_id(index_dir: Path) -> str:
     return value
 
 
-def clean_leftovers(index_dir: Path) -> list[str]:
+def clean_leftovers(index_dir: Path) -> None:
     """Remove what a killed build left behind (unfinished build folders, a half-made link)."""
-    removed = []
     builds = index_dir / BUILDS
     for path in builds.iterdir() if builds.is_dir() else []:
         if path.name.endswith(TMP_SUFFIX):
             shutil.rmtree(path, ignore_errors=True)
-            removed.append(path.name)
+    _clear_tmp_link(index_dir)
+
+
+def _clear_tmp_link(index_dir: Path) -> Path:
+    """The path the next `current` link is made at, with any half-made one removed."""
     tmp_link = index_dir / f".{CURRENT}.tmp"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
-    return removed
+    return tmp_link
 
 
 def finished_builds(index_dir: Path) -> list[Path]:
@@ -142,18 +145,16 @@ def publish(index_dir: Path, build_dir: Path, keep: int = KEEP_BUILDS) -> tuple[
     final = build_dir.with_name(build_id(build_dir))
     _fsync_tree(build_dir)
     build_dir.rename(final)
-    _fsync_dir(final.parent)
+    _fsync(final.parent)
     switch_current(index_dir, final.name)
     return final, prune_builds(index_dir, keep)
 
 
 def switch_current(index_dir: Path, name: str) -> None:
-    tmp_link = index_dir / f".{CURRENT}.tmp"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
+    tmp_link = _clear_tmp_link(index_dir)
     tmp_link.symlink_to(Path(BUILDS) / name)
     os.replace(tmp_link, index_dir / CURRENT)
-    _fsync_dir(index_dir)  # the switch itself survives a power cut
+    _fsync(index_dir)  # the switch itself survives a power cut
 
 
 def prune_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> list[str]:
@@ -184,15 +185,12 @@ def rollback(index_dir: Path) -> tuple[str, str]:
 def _fsync_tree(root: Path) -> None:
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            fd = os.open(Path(dirpath) / name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))
+            _fsync(Path(dirpath) / name)
+        _fsync(Path(dirpath))
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -207,7 +205,7 @@ def _write_durably(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    _fsync(path.parent)
 
 
 # Exact search below this many vectors; HNSW above (a flat scan of 26k x 512 floats already costs ~9 ms).

@@ -65,7 +65,7 @@ class MemoEmbedder:
 
 
 def grid(default: Tuning = DEFAULT_TUNING) -> dict[str, Tuning]:
-    """The shipped settings and their neighbours, one knob at a time and the lexical pair together."""
+    """The shipped settings and their neighbours, one knob at a time (GRID_STEPS)."""
     variants = {"default": default}
     for knob, values in GRID_STEPS.items():
         for value in values:
