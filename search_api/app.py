@@ -1,4 +1,4 @@
-"""FastAPI application: search, article pages, health, and the web page at /."""
+"""FastAPI application: settings, models and the index loaded once in the lifespan, middleware, routes."""
 
 from __future__ import annotations
 
@@ -7,29 +7,24 @@ import hashlib
 import logging
 import re
 import threading
-import time
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, load_embedder
-from indexer.links import safe_url
 from indexer.store import IndexNotFoundError, live_dir
-from search_api import schemas
+from search_api import routes
 from search_api.config import Settings, get_settings
-from search_api.highlight import highlight
 from search_api.middleware import NOSNIFF, ApiKeyMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
-from search_api.pages import render_article
 from search_api.reload import IndexWatcher
-from search_api.search import ArticleNotFoundError, Filters, Hit, Searcher
+from search_api.search import Searcher
 
 log = logging.getLogger("search_api")
 STATIC = Path(__file__).parent / "static"
@@ -72,7 +67,12 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    register_routes(app)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.include_router(routes.router)
     register_docs(app)
 
     @app.exception_handler(Exception)
@@ -88,87 +88,6 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
 def load_models(specs: tuple[str, ...], threads: int | None = None) -> dict[str, Embedder]:
     models = [load_embedder(spec, threads) for spec in specs]
     return {m.name: m for m in models}
-
-
-def searcher_of(request: Request) -> Searcher:
-    """The live searcher; a newly published index is picked up in the background."""
-    watcher: IndexWatcher = request.app.state.watcher
-    if request.app.state.settings.watch_index and watcher.stale():
-        if watcher.searcher is None:
-            watcher.reload()
-        else:
-            watcher.reload_in_background()
-    if watcher.searcher is None:
-        raise HTTPException(status_code=503, detail=unavailable(watcher))
-    return watcher.searcher
-
-
-def unavailable(watcher: IndexWatcher) -> str:
-    """Why nothing is served, without file-system paths: the server log has the full error."""
-    if watcher.target() is None:
-        return "search unavailable: no index has been built yet (build one with `python -m indexer build`)"
-    if watcher.refused_target is not None:
-        return "search unavailable: the index could not be loaded (see the server log)"
-    return "search unavailable: the index is not loaded yet"
-
-
-def register_routes(app: FastAPI) -> None:
-    errors = {422: {"model": schemas.ErrorBody}, 503: {"model": schemas.ErrorBody}}
-
-    @app.get("/", include_in_schema=False)
-    def home() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
-
-    @app.post("/admin/reload", response_model=schemas.ReloadResult,
-              responses={403: {"model": schemas.ErrorBody}, **errors})
-    def reload(request: Request) -> schemas.ReloadResult:
-        """Load the index that `index/current` points at now (a bad one is refused, the old one stays).
-
-        Only with NEWSSEARCH_API_KEY set (send the key): without one, anybody could make the server load."""
-        if not request.app.state.settings.api_key:
-            raise HTTPException(status_code=403, detail="/admin/reload is disabled: set NEWSSEARCH_API_KEY to "
-                                                        "enable it")
-        watcher: IndexWatcher = request.app.state.watcher
-        swapped = watcher.reload()
-        searcher_of(request)
-        return schemas.ReloadResult(reloaded=swapped, serving=watcher.loaded_target or "",
-                                    refused=watcher.refused_target)
-
-    @app.get("/health", response_model=schemas.Health, responses=errors)
-    def health(request: Request) -> schemas.Health:
-        searcher = searcher_of(request)
-        return schemas.Health(status="ok", passages=searcher.size, articles=len(searcher.articles),
-                              models={n: m["model_id"] for n, m in searcher.manifest["models"].items()},
-                              built_at=searcher.manifest.get("built_at"))
-
-    @app.get("/search", response_model=schemas.SearchResponse, responses=errors)
-    def search_get(request: Request, params: Annotated[schemas.SearchRequest, Query()]) -> Response:
-        return as_json(run_search(request, params))
-
-    @app.post("/search", response_model=schemas.SearchResponse, responses=errors)
-    def search_post(request: Request, body: schemas.SearchRequest) -> Response:
-        return as_json(run_search(request, body))
-
-    @app.get("/articles/{doc_id}", responses={404: {"model": schemas.ErrorBody}, **errors},
-             response_model=schemas.ArticlePublic)
-    def article(request: Request, doc_id: str, format: str | None = None,
-                offset: Annotated[int, Query(ge=0, description="first passage of the window (0-based)")] = 0,
-                limit: Annotated[int, Query(ge=1, le=schemas.MAX_ARTICLE_PAGE,
-                                            description="passages in the window")] = schemas.ARTICLE_PAGE):
-        """The article's passages from `offset` on, as a page or (format=json) as JSON."""
-        searcher = searcher_of(request)
-        try:
-            row, passages, total = searcher.article(doc_id, offset, limit)
-        except ArticleNotFoundError:
-            raise HTTPException(status_code=404, detail=f"no article {doc_id!r}") from None
-        wants_json = format == "json" or "application/json" in request.headers.get("accept", "")
-        if not wants_json:
-            return HTMLResponse(render_article(row, passages, offset=offset, limit=limit, total=total))
-        return schemas.ArticlePublic(
-            doc_id=row.doc_id, title=row.title, date=row.date, lang=row.lang,
-            source=schemas.SourceRef(path=row.path, url=safe_url(row.url)),
-            total=total, offset=offset, limit=limit, next_offset=offset + limit if offset + limit < total else None,
-            passages=[schemas.ArticlePassage(position=p, passage_id=pid, text=t) for p, pid, t in passages])
 
 
 def register_docs(app: FastAPI) -> None:
@@ -197,34 +116,3 @@ def with_docs_csp(page: HTMLResponse) -> HTMLResponse:
         "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; connect-src 'self'; "
         "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
     return page
-
-
-def run_search(request: Request, params: schemas.SearchRequest) -> schemas.SearchResponse:
-    searcher = searcher_of(request)
-    filters = Filters(lang=params.lang, source=params.source,
-                      date_from=params.date_from.isoformat() if params.date_from else None,
-                      date_to=params.date_to.isoformat() if params.date_to else None)
-    with request.app.state.search_slots:  # on 2 cores, 32 searches at once only add memory and latency
-        started = time.perf_counter()
-        outcome = searcher.search(params.q, k=params.k, mode=params.mode, filters=filters)
-        took = (time.perf_counter() - started) * 1000
-    return schemas.SearchResponse(query=params.q, mode=params.mode, took_ms=round(took, 2),
-                                  results=[to_public(h, i, searcher) for i, h in enumerate(outcome.hits, 1)])
-
-
-def as_json(model: schemas.SearchResponse) -> Response:
-    # The model was validated when it was built; FastAPI would validate and encode it a second time
-    # (about 1 ms of a 17 ms query). response_model still documents the schema.
-    return Response(content=model.model_dump_json(), media_type="application/json")
-
-
-def to_public(hit: Hit, rank: int, searcher: Searcher) -> schemas.Hit:
-    art = hit.article
-    also = [schemas.OtherOccurrence(doc_id=d, title=searcher.articles[d].title, link=f"/articles/{d}#p{pos}")
-            for d, pos in hit.also_in[:schemas.MAX_ALSO_IN]]
-    return schemas.Hit(rank=rank, score=round(hit.score, 4), passage_id=hit.passage_id, text=hit.text,
-                       highlight=highlight(hit.text, hit.spans), matches=hit.spans, doc_id=hit.doc_id,
-                       title=art.title, date=art.date, lang=hit.lang,
-                       source=schemas.SourceRef(path=art.path, url=safe_url(art.url)),
-                       link=f"/articles/{hit.doc_id}#p{hit.position}", also_in=also,
-                       also_in_total=len(hit.also_in))

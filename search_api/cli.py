@@ -1,4 +1,5 @@
-"""`python -m search_api serve | query | eval`: run the API, search from a terminal, measure quality."""
+"""`python -m search_api serve | query | context | eval`: run the API, search or get prompt-ready context from a
+terminal, measure quality."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid", help="signals to use")
     query.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
     query.add_argument("--json", action="store_true", help="print the API's JSON response instead of a list")
+    ctx = sub.add_parser("context", help="prompt-ready context for a question (as POST /context)",
+                         formatter_class=fmt)
+    ctx.add_argument("text", help="the question, in Chinese (either script) or English")
+    ctx.add_argument("-k", type=int, default=10, help="hits to consider")
+    ctx.add_argument("--max-chars", type=int, default=6000, help="budget of the context text")
+    ctx.add_argument("--neighbors", type=int, default=0, choices=(0, 1, 2), help="adjacent passages around each hit")
+    ctx.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
+    ctx.add_argument("--json", action="store_true", help="print the API's JSON response")
     ev = sub.add_parser("eval", help="hit@1, recall@5, MRR@10 of labelled query sets", formatter_class=fmt)
     ev.add_argument("queries", nargs="+", type=Path, help="JSONL query sets (id, lang, query, relevant)")
     ev.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
@@ -45,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.store import IndexMismatchError, IndexNotFoundError
 
     try:
-        return run_query(args) if args.command == "query" else run_eval(args)
+        runs = {"query": run_query, "context": run_context, "eval": run_eval}
+        return runs[args.command](args)
     except (IndexNotFoundError, IndexMismatchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -84,24 +94,42 @@ def open_searcher(index: Path):
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from search_api.app import to_public
-    from search_api.schemas import SearchRequest, SearchResponse
+    from search_api import service
+    from search_api.schemas import SearchRequest
 
     request = SearchRequest(q=args.text, k=args.k, mode=args.mode)
-    searcher = open_searcher(args.index)
-    outcome = searcher.search(request.q, k=request.k, mode=request.mode)
-    took = sum(outcome.timings.values())
-    response = SearchResponse(query=request.q, mode=request.mode, took_ms=round(took, 2),
-                              results=[to_public(h, i, searcher) for i, h in enumerate(outcome.hits, 1)])
+    searcher, links = open_searcher(args.index), _links()
+    response = service.search(searcher, request, links)
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
-    print(f"{len(response.results)} results for {request.q!r} in {took:.0f} ms\n")
+    print(f"{len(response.results)} results for {request.q!r} in {response.took_ms:.0f} ms\n")
     for hit in response.results:
         print(f"{hit.rank:>2}. {hit.title or hit.doc_id}  [{hit.date or 'undated'} · {hit.lang} · {hit.score:.3f}]")
         print(textwrap.indent(textwrap.fill(_terminal_marks(hit.text, hit.matches), 72), "    "))
-        print(f"    {hit.link}" + (f"  {hit.source.url}" if hit.source.url else "") + "\n")
+        print(f"    {hit.url}\n")
     return 0
+
+
+def run_context(args: argparse.Namespace) -> int:
+    from search_api import service
+    from search_api.schemas import ContextRequest
+
+    request = ContextRequest(q=args.text, k=args.k, max_chars=args.max_chars, neighbors=args.neighbors)
+    response = service.context(open_searcher(args.index), request, _links())
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    print(response.context)
+    print("\n" + "\n".join(f"[{p.n}] {p.url}\n    answer: {p.answer.text}" for p in response.passages))
+    return 0
+
+
+def _links():
+    from search_api.config import Settings
+    from search_api.service import Links
+
+    return Links(Settings().public_url)
 
 
 def _terminal_marks(text: str, spans: list[tuple[int, int]]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     qdrant_url: str | None = Field(None, description="Qdrant server for an index built with --store qdrant "
                                                      "(default: the URL recorded in the manifest)")
     watch_index: bool = Field(True, description="pick up a rebuilt index without a restart")
+    public_url: str | None = Field(None, description="the server's address as clients reach it (e.g. "
+                                   "https://news.example.org/search): makes citation URLs absolute for articles "
+                                   "without an http(s) address of their own; unset, the request's base URL is used")
+
+    @field_validator("public_url")
+    @classmethod
+    def public_url_is_http(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")) or any(c in value for c in " \t\n?#"):
+            raise ValueError(f"NEWSSEARCH_PUBLIC_URL must be an http(s) URL without query or fragment, got {value!r}")
+        return value.rstrip("/")
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,10 @@ from search_api.search import Searcher
 log = logging.getLogger("search_api.reload")
 
 
+class SearchUnavailableError(RuntimeError):
+    """No index can be served; the message says why, without file-system paths (the log has those)."""
+
+
 class IndexWatcher:
     """Tracks which build `index/current` points at and reloads when that changes.
 
@@ -64,3 +68,22 @@ class IndexWatcher:
 
     def reload_in_background(self) -> None:
         threading.Thread(target=self.reload, name="index-reload", daemon=True).start()
+
+    def live(self, watch: bool = True) -> Searcher:
+        """The searcher to use now; a newly published index is picked up (in the background once one is
+        serving). SearchUnavailableError when there is none."""
+        if watch and self.stale():
+            if self.searcher is None:
+                self.reload()
+            else:
+                self.reload_in_background()
+        if self.searcher is None:
+            raise SearchUnavailableError(self.why_unavailable())
+        return self.searcher
+
+    def why_unavailable(self) -> str:
+        if self.target() is None:
+            return "search unavailable: no index has been built yet (build one with `python -m indexer build`)"
+        if self.refused_target is not None:
+            return "search unavailable: the index could not be loaded (see the server log)"
+        return "search unavailable: the index is not loaded yet"

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from indexer import store
+from indexer.chunk import sentence_spans
 from indexer.embed import Embedder
-from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, words
+from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, tokenize, words
 from indexer.normalize import fingerprint
 from search_api.bridge import Translation, translate
 from search_api.fusion import (
@@ -51,6 +52,10 @@ _WORD = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # spaced scripts: La
 # a word of a spaced script, or any other visible character (CJK, kana, Thai, a symbol) on its own
 _QUERY_TOKEN = re.compile(f"[{_WORD}]+|[^\\s{_WORD}]")
 _LATIN = re.compile("[A-Za-z]")
+ARTICLE_JOIN = "\n\n"  # between an article's passages in its whole text (the offsets of a citation's span)
+# How much the idf-weighted share of query terms a sentence contains counts beside its mean cosine to
+# the query when choosing a passage's answer sentence (measured on xquad: README).
+ANSWER_TERMS = 0.3
 
 
 def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = MAX_QUERY_CHARS) -> str:
@@ -78,6 +83,32 @@ class Filters:
         return any((self.lang, self.source, self.date_from, self.date_to))
 
 
+class PassageRow(NamedTuple):
+    passage_id: str
+    text: str
+    lang: str
+    doc_id: str
+    position: int
+    fp: str  # matching form (normalize.fingerprint)
+
+
+class Part(NamedTuple):
+    """One passage of an article's whole text: text[start:end] is the passage."""
+
+    position: int
+    passage_id: str
+    row: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    article: store.ArticleRow
+    text: str  # the cleaned article: its passages in order, joined by ARTICLE_JOIN
+    parts: list[Part]
+
+
 @dataclass
 class Hit:
     score: float
@@ -89,6 +120,7 @@ class Hit:
     article: store.ArticleRow
     spans: list[tuple[int, int]]
     also_in: list[tuple[str, int]] = field(default_factory=list)
+    row: int = -1  # the passage's row in the index
 
 
 @dataclass
@@ -105,6 +137,8 @@ class Outcome:
     timings: dict[str, float]
     weights: dict[str, float]
     query_clipped: bool = False  # the query was longer than clip_query keeps: only its start was searched
+    query_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # per dense signal
+    term_weights: dict[str, float] = field(default_factory=dict)  # lexical query terms (and translations)
 
 
 class Searcher:
@@ -143,11 +177,11 @@ class Searcher:
                                "ORDER BY doc_id, position").fetchall()
         finally:
             conn.close()
-        self.passages = [(r["passage_id"], r["text"], r["lang"], r["doc_id"], r["position"], r["fp"])
+        self.passages = [PassageRow(r["passage_id"], r["text"], r["lang"], r["doc_id"], r["position"], r["fp"])
                          for r in rows]
         self.occurrences: dict[str, list[tuple[str, int]]] = {}
-        self.article_rows: dict[str, list[tuple[int, str]]] = {}
-        row_of = {p[0]: i for i, p in enumerate(self.passages)}
+        self.article_rows: dict[str, list[tuple[int, int]]] = {}
+        self.row_of = row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
         for o in occ:
             self.occurrences.setdefault(o["passage_id"], []).append((o["doc_id"], o["position"]))
             self.article_rows.setdefault(o["doc_id"], []).append((o["position"], row_of[o["passage_id"]]))
@@ -157,9 +191,11 @@ class Searcher:
         return len(self.passages)
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid", filters: Filters | None = None,
-               only: tuple[str, ...] | None = None, tuning: Tuning | None = None) -> Outcome:
-        """Top-k passages; `only` restricts retrieval to some signals (used to measure each alone) and
-        `tuning` replaces the fusion's settings (used to measure variants on held-out questions)."""
+               only: tuple[str, ...] | None = None, tuning: Tuning | None = None,
+               per_article: int | None = None) -> Outcome:
+        """Top-k passages; `only` restricts retrieval to some signals (used to measure each alone),
+        `tuning` replaces the fusion's settings (used to measure variants on held-out questions) and
+        `per_article` the server's cap on passages per article."""
         filters = filters or Filters()
         timings: dict[str, float] = {}
         # every signal (and the highlights) sees the same clipped query: a long one costs what its start does
@@ -188,15 +224,17 @@ class Searcher:
             # only the best candidates can reach the top k: scoring the rest would only cost time
             best = np.argsort(-fused, kind="stable")[:PHRASE_CANDIDATES]
             fused[best] += weights["phrase"] * article_evidence(
-                fingerprint(query), [self.passages[r][5] for r in rows[best].tolist()],
-                [self.passages[r][3] for r in rows[best].tolist()], self.lexical.idf)
+                fingerprint(query), [self.passages[r].fp for r in rows[best].tolist()],
+                [self.passages[r].doc_id for r in rows[best].tolist()], self.lexical.idf)
         order = rows[np.argsort(-fused, kind="stable")]
         score_of = dict(zip(rows.tolist(), fused.tolist()))
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        hits = self._select(order, score_of, k, filters, words(query))
+        hits = self._select(order, score_of, k, filters, words(query), per_article or self.per_article)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
-        return Outcome(hits=hits, timings=timings, weights=weights, query_clipped=query_clipped)
+        return Outcome(hits=hits, timings=timings, weights=weights, query_clipped=query_clipped,
+                       query_vectors={n: s.query for n, s in signals.items() if n not in LEXICAL_SIGNALS},
+                       term_weights=self._term_weights(tokens, translation))
 
     def _candidate_count(self, k: int, filters: Filters) -> int:
         """Candidates each signal contributes: enough for k hits (more when filters will drop some)."""
@@ -263,7 +301,7 @@ class Searcher:
         lexical = [s for s in LEXICAL_SIGNALS if s in cand]
         total = sum(weights[s] for s in lexical) or 1.0
         evidence = sum(weights[s] * normalise(cand[s], tops[s]) for s in lexical) / total
-        return article_best(evidence, [self.passages[r][3] for r in rows.tolist()])
+        return article_best(evidence, [self.passages[r].doc_id for r in rows.tolist()])
 
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         if name in LEXICAL_SIGNALS:
@@ -297,7 +335,7 @@ class Searcher:
         return (passage + best) / 2
 
     def _select(self, order: np.ndarray, score_of: dict[int, float], k: int, filters: Filters,
-                terms: list[str]) -> list[Hit]:
+                terms: list[str], per_article: int) -> list[Hit]:
         """Best-first, skipping filtered rows, near-duplicates and an article's extra passages."""
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
@@ -305,7 +343,7 @@ class Searcher:
         for row in order.tolist():
             pid, text, lang, doc_id, position, fp = self.passages[row]
             article = self.articles[doc_id]
-            if not self._passes(filters, lang, article) or per_doc.get(doc_id, 0) >= self.per_article:
+            if not self._passes(filters, lang, article) or per_doc.get(doc_id, 0) >= per_article:
                 continue
             g = bigrams(fp)
             if any(near_duplicates(g, other) for other in grams):
@@ -314,7 +352,7 @@ class Searcher:
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
             also = [o for o in self.occurrences.get(pid, []) if o[0] != doc_id]
             hits.append(Hit(score_of[row], pid, text, lang, doc_id, position, article,
-                            match_spans(text, terms), also))
+                            match_spans(text, terms), also, row))
             if len(hits) == k:
                 break
         return hits
@@ -335,12 +373,62 @@ class Searcher:
                 ) -> tuple[store.ArticleRow, list[tuple[int, str, str]], int]:
         """The article's metadata, `limit` of its passages in order from the `offset`-th (all by default)
         as (position, passage_id, text), and how many passages it has."""
+        whole = self.article_text(doc_id)
+        window = whole.parts[offset:] if limit is None else whole.parts[offset:offset + limit]
+        return whole.article, [(p.position, p.passage_id, self.passages[p.row].text) for p in window], len(whole.parts)
+
+    def article_text(self, doc_id: str) -> ArticleText:
+        """The whole cleaned article and where each of its passages sits in it (citation offsets)."""
         if doc_id not in self.articles:
             raise ArticleNotFoundError(doc_id)
-        rows = sorted(self.article_rows.get(doc_id, []))
-        window = rows[offset:] if limit is None else rows[offset:offset + limit]
-        return (self.articles[doc_id], [(pos, self.passages[r][0], self.passages[r][1]) for pos, r in window],
-                len(rows))
+        parts, cursor = [], 0
+        for position, row in sorted(self.article_rows.get(doc_id, [])):
+            if parts:
+                cursor += len(ARTICLE_JOIN)
+            end = cursor + len(self.passages[row].text)
+            parts.append(Part(position, self.passages[row].passage_id, row, cursor, end))
+            cursor = end
+        text = ARTICLE_JOIN.join(self.passages[p.row].text for p in parts)
+        return ArticleText(self.articles[doc_id], text, parts)
+
+    def doc_of(self, passage_id: str) -> str:
+        """The article a passage id belongs to (the first one, for a passage several articles share)."""
+        row = self.row_of.get(passage_id)
+        if row is None:
+            raise ArticleNotFoundError(passage_id)
+        return self.passages[row].doc_id
+
+    def _term_weights(self, tokens: list[str], translation: Translation | None) -> dict[str, float]:
+        """The query's lexical terms by idf, with an English query's dictionary translations by idf x
+        their likelihood: what an answer sentence should contain."""
+        weights = {t: self.lexical.idf(t) for t in tokens}
+        if translation is not None:
+            for token, w in translation.token_weights(query_tokens).items():
+                weights[token] = max(weights.get(token, 0.0), w * self.lexical.idf(token))
+        return {t: w for t, w in weights.items() if w > 0}
+
+    def answer(self, row: int, outcome: Outcome) -> tuple[int, int]:
+        """[start, end) of the passage's sentence that best answers the query: the sentence vectors'
+        mean cosine to the query plus ANSWER_TERMS x the share of query terms the sentence contains."""
+        text = self.passages[row].text
+        spans = sentence_spans(text) or [_strip_span(text)]
+        first, last = int(self.sentence_offsets[row]), int(self.sentence_offsets[row + 1])
+        scores = np.zeros(len(spans), np.float32)
+        if last - first == len(spans) > 1 and outcome.query_vectors:
+            rows = np.arange(first, last, dtype=np.int64)
+            for name, qv in outcome.query_vectors.items():
+                scores += self.sentence_matrices[name](rows) @ qv / len(outcome.query_vectors)
+        total = sum(outcome.term_weights.values())
+        if total > 0 and len(spans) > 1:
+            for i, (a, b) in enumerate(spans):
+                present = set(tokenize(text[a:b]))
+                scores[i] += ANSWER_TERMS * sum(w for t, w in outcome.term_weights.items() if t in present) / total
+        return spans[int(np.argmax(scores))]
+
+
+def _strip_span(text: str) -> tuple[int, int]:
+    start = len(text) - len(text.lstrip())
+    return start, max(start, len(text.rstrip()))
 
 
 def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:

@@ -107,12 +107,12 @@ def test_also_in_is_capped_at_ten_with_the_total_counted():
     from types import SimpleNamespace
 
     from indexer.store import ArticleRow
-    from search_api.app import to_public
     from search_api.search import Hit
+    from search_api.service import Links, public_hit
 
     rows = {f"d{i}": ArticleRow(f"d{i}", f"t{i}", None, f"d{i}.txt", None, None, "zh-Hans") for i in range(40)}
     hit = Hit(0.5, "pid", "同一段话", "zh-Hans", "d0", 0, rows["d0"], [], [(f"d{i}", i) for i in range(1, 40)])
-    public = to_public(hit, 1, SimpleNamespace(articles=rows))
+    public = public_hit(hit, 1, SimpleNamespace(articles=rows), Links())
     assert public.also_in_total == 39
     assert [(o.doc_id, o.link) for o in public.also_in] == [(f"d{i}", f"/articles/d{i}#p{i}") for i in range(1, 11)]
 
