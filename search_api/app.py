@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, load_embedder
 from indexer.store import IndexNotFoundError, live_dir
-from search_api import routes
+from search_api import mcp_server, routes, service
 from search_api.config import Settings, get_settings
 from search_api.middleware import NOSNIFF, ApiKeyMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from search_api.reload import IndexWatcher
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
             app.state.watcher.error = str(exc)
             log.error("%s", exc)
         app.state.watcher.reload()
-        yield
+        async with mcp.session_manager.run():  # the MCP endpoint's task group (run once, hence one server per app)
+            yield
 
     app = FastAPI(title="News Search", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Multilingual semantic search over a Chinese news archive.")
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key, shell=STATIC / "article.html")
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["authorization", "content-type", "x-api-key"])
+                           allow_headers=["authorization", "content-type", "x-api-key", "mcp-protocol-version"])
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(SecurityHeadersMiddleware)
@@ -73,6 +74,10 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
         return FileResponse(STATIC / "index.html")
 
     app.include_router(routes.router)
+    # MCP over streamable HTTP: a route inside the middleware above, so the API key and host checks apply to it
+    mcp = mcp_server.build_server(lambda: app.state.watcher.live(settings.watch_index),
+                                  service.Links(settings.public_url), slots=lambda: app.state.search_slots)
+    app.add_route("/mcp", mcp_server.http_app(mcp), include_in_schema=False)
     register_docs(app)
 
     @app.exception_handler(Exception)

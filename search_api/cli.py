@@ -1,5 +1,5 @@
-"""`python -m search_api serve | query | context | eval`: run the API, search or get prompt-ready context from a
-terminal, measure quality."""
+"""`python -m search_api serve | mcp | query | context | eval`: run the API or the MCP server, search or get
+prompt-ready context from a terminal, measure quality."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind")
     serve.add_argument("--port", type=int, default=8000, help="TCP port")
+    mcp = sub.add_parser("mcp", help="serve the MCP tools over stdio (for Claude Desktop, IDEs); HTTP clients use "
+                         "/mcp of `serve`", formatter_class=fmt)
+    mcp.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory")
     query = sub.add_parser("query", help="search from the terminal", formatter_class=fmt)
     query.add_argument("text", help="the query, in Chinese (either script) or English")
     query.add_argument("-k", type=int, default=10, help="number of passages")
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "mcp":
+        return serve_mcp(args)
     from indexer.store import IndexMismatchError, IndexNotFoundError
 
     try:
@@ -71,6 +76,14 @@ def serve(args: argparse.Namespace) -> int:
     _limit_malloc_arenas()
     app = create_app(Settings(index_dir=args.index))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def serve_mcp(args: argparse.Namespace) -> int:
+    from search_api.mcp_server import run_stdio
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    run_stdio(args.index)
     return 0
 
 
@@ -142,7 +155,7 @@ def _terminal_marks(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from search_api.evaluate import evaluate, format_table, load_queries
+    from search_api.evaluate import evaluate, format_qa, format_table, load_queries
 
     searcher = open_searcher(args.index)
     configs = [("hybrid", "hybrid", None)]
@@ -154,14 +167,17 @@ def run_eval(args: argparse.Namespace) -> int:
         queries = load_queries(path)
         prefix = f"{path.stem}:" if len(args.queries) > 1 else ""
         for name, mode, only in configs:
-            results[f"{prefix}{name}"] = evaluate(searcher, queries, mode=mode, only=only)
+            results[f"{prefix}{name}"] = evaluate(searcher, queries, mode=mode, only=only, qa=name == "hybrid")
         if args.folds > 1:
             heldout[path.stem] = run_folds(searcher, queries, args.folds, results[f"{prefix}hybrid"])
     print(format_table(results))
+    print(f"\nwhat a Q&A tool gets (POST /context): the first hit's answer sentence contains the label, the "
+          f"label is in the context\n{format_qa(results)}")
     for stem, report in heldout.items():
         print(f"\n{stem}: held out over {args.folds} folds\n{report['table']}")
     if args.json:
-        summary = {k: {"overall": v["overall"], "by_lang": v["by_lang"]} for k, v in results.items()}
+        summary = {k: {"overall": v["overall"], "by_lang": v["by_lang"], **({"qa": v["qa"]} if "qa" in v else {})}
+                   for k, v in results.items()}
         for stem, report in heldout.items():
             summary[f"{stem}:held-out"] = {k: v for k, v in report.items() if k != "table"}
         args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -17,6 +17,7 @@ from indexer.chunk import sentence_spans
 from indexer.embed import Embedder
 from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, tokenize, words
 from indexer.normalize import fingerprint
+from search_api.answer import choose
 from search_api.bridge import Translation, translate
 from search_api.fusion import (
     DEFAULT_TUNING,
@@ -53,9 +54,6 @@ _WORD = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # spaced scripts: La
 _QUERY_TOKEN = re.compile(f"[{_WORD}]+|[^\\s{_WORD}]")
 _LATIN = re.compile("[A-Za-z]")
 ARTICLE_JOIN = "\n\n"  # between an article's passages in its whole text (the offsets of a citation's span)
-# How much the idf-weighted share of query terms a sentence contains counts beside its mean cosine to
-# the query when choosing a passage's answer sentence (measured on xquad: README).
-ANSWER_TERMS = 0.3
 
 
 def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = MAX_QUERY_CHARS) -> str:
@@ -137,6 +135,7 @@ class Outcome:
     timings: dict[str, float]
     weights: dict[str, float]
     query_clipped: bool = False  # the query was longer than clip_query keeps: only its start was searched
+    query: str = ""  # the query as searched (clipped)
     query_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # per dense signal
     term_weights: dict[str, float] = field(default_factory=dict)  # lexical query terms (and translations)
 
@@ -232,7 +231,7 @@ class Searcher:
         t0 = time.perf_counter()
         hits = self._select(order, score_of, k, filters, words(query), per_article or self.per_article)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
-        return Outcome(hits=hits, timings=timings, weights=weights, query_clipped=query_clipped,
+        return Outcome(hits=hits, timings=timings, weights=weights, query_clipped=query_clipped, query=query,
                        query_vectors={n: s.query for n, s in signals.items() if n not in LEXICAL_SIGNALS},
                        term_weights=self._term_weights(tokens, translation))
 
@@ -408,22 +407,20 @@ class Searcher:
         return {t: w for t, w in weights.items() if w > 0}
 
     def answer(self, row: int, outcome: Outcome) -> tuple[int, int]:
-        """[start, end) of the passage's sentence that best answers the query: the sentence vectors'
-        mean cosine to the query plus ANSWER_TERMS x the share of query terms the sentence contains."""
+        """[start, end) of the passage's sentence that best answers the query (search_api.answer)."""
         text = self.passages[row].text
-        spans = sentence_spans(text) or [_strip_span(text)]
+        spans = sentence_spans(text)
+        if len(spans) < 2:
+            return _strip_span(text)
         first, last = int(self.sentence_offsets[row]), int(self.sentence_offsets[row + 1])
-        scores = np.zeros(len(spans), np.float32)
-        if last - first == len(spans) > 1 and outcome.query_vectors:
+        dense = None
+        if last - first == len(spans) and outcome.query_vectors:  # else an index chunked by other code
             rows = np.arange(first, last, dtype=np.int64)
-            for name, qv in outcome.query_vectors.items():
-                scores += self.sentence_matrices[name](rows) @ qv / len(outcome.query_vectors)
-        total = sum(outcome.term_weights.values())
-        if total > 0 and len(spans) > 1:
-            for i, (a, b) in enumerate(spans):
-                present = set(tokenize(text[a:b]))
-                scores[i] += ANSWER_TERMS * sum(w for t, w in outcome.term_weights.items() if t in present) / total
-        return spans[int(np.argmax(scores))]
+            dense = sum(self.sentence_matrices[n](rows) @ qv for n, qv in outcome.query_vectors.items())
+            dense = dense / len(outcome.query_vectors)
+        sentences = [text[a:b] for a, b in spans]
+        best = choose(outcome.query, sentences, [set(tokenize(s)) for s in sentences], dense, outcome.term_weights)
+        return spans[best]
 
 
 def _strip_span(text: str) -> tuple[int, int]:
