@@ -13,7 +13,7 @@ EVAL = Path("../shared/eval")
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=fmt)
-    parser.add_argument("what", choices=("build", "query", "ann", "load", "bigfile", "all"),
+    parser.add_argument("what", choices=("build", "query", "filters", "ann", "load", "bigfile", "all"),
                         help="which benchmark to run ('all' = build, query, ann)")
     parser.add_argument("--megabytes", type=int, default=50, help="bigfile: size of the generated text file")
     parser.add_argument("--index", type=Path, help="index for query/load [default: WORK/index]")
@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         queries = {"zh": query.load_queries(args.zh_queries, args.n), "en": query.load_queries(args.en_queries, args.n)}
         results["in_process"] = query.in_process(index, queries)
         results["http"] = query.over_http(index, queries, clients=args.clients)
+    if args.what == "filters":
+        from bench import filters
+
+        results["filters"] = filters.run(index, query.load_queries(args.zh_queries, args.n))
     if args.what == "load":
         from bench import load
 
@@ -107,6 +111,10 @@ def summarise(r: dict) -> str:
         lines.append(f"load test       {x['clients']} clients x {x['seconds']:.0f} s: {x['requests']} requests, "
                      f"{x['errors']} errors, {x['requests_per_s']} req/s, p50 {x['p50']} ms, p95 {x['p95']} ms, "
                      f"{x['index_reloads']} index reloads, server {x['server_memory']['rss_mb']} MB")
+    if "filters" in r:
+        from bench.filters import summarise as filter_lines
+
+        lines += filter_lines(r["filters"])
     if "bigfile" in r:
         x = r["bigfile"]
         lines.append(f"{x['file_mb']} MB text file  {x['passages']} passages in {x['seconds']} s, "

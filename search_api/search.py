@@ -32,6 +32,9 @@ from search_api.fusion import (
 from search_api.highlight import match_spans
 from search_api.neardup import bigrams, near_duplicates
 from search_api.phrase import article_evidence
+from search_api.prefilter import Filters, RowFilter, restricted_search
+
+__all__ = ["ArticleNotFoundError", "Filters", "Hit", "Outcome", "Searcher"]
 
 Mode = Literal["hybrid", "dense", "lexical"]
 PHRASE_CANDIDATES = 150  # candidates (by the other signals) that get exact-phrase evidence
@@ -68,17 +71,6 @@ def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = M
 
 class ArticleNotFoundError(KeyError):
     """No article with that id in the index."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    lang: str | None = None
-    source: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    def active(self) -> bool:
-        return any((self.lang, self.source, self.date_from, self.date_to))
 
 
 class PassageRow(NamedTuple):
@@ -184,6 +176,8 @@ class Searcher:
         for o in occ:
             self.occurrences.setdefault(o["passage_id"], []).append((o["doc_id"], o["position"]))
             self.article_rows.setdefault(o["doc_id"], []).append((o["position"], row_of[o["passage_id"]]))
+        self.row_filter = RowFilter(list(self.articles.values()), [p.doc_id for p in self.passages],
+                                    [p.lang for p in self.passages])
 
     @property
     def size(self) -> int:
@@ -202,11 +196,15 @@ class Searcher:
         query_clipped = bool(query[len(clipped):].strip())
         query = clipped
         tokens = query_tokens(query)
-        n = self._candidate_count(k, filters)
+        n = self._candidate_count(k)
         tuning = tuning or self.tuning
+        # filters restrict every signal's candidates before ranking: a filter matching one article in the
+        # whole archive still finds it
+        allowed = self.row_filter.mask(filters)
         translation = self._translate(query, timings)
-        signals = self._retrieve(query, tokens, mode, n, timings, only, self._dense_texts(query, translation, tuning))
-        confidence = self._bridge(translation, mode, n, timings, only, signals)
+        signals = self._retrieve(query, tokens, mode, n, timings, only, self._dense_texts(query, translation, tuning),
+                                 allowed)
+        confidence = self._bridge(translation, mode, n, timings, only, signals, allowed)
         profile = profile_query(query, self.lexical.coverage(tokens), len(tokens), confidence)
         t0 = time.perf_counter()
         rows = (np.unique(np.concatenate([s.rows for s in signals.values()])) if signals
@@ -235,10 +233,9 @@ class Searcher:
                        query_vectors={n: s.query for n, s in signals.items() if n not in LEXICAL_SIGNALS},
                        term_weights=self._term_weights(tokens, translation))
 
-    def _candidate_count(self, k: int, filters: Filters) -> int:
-        """Candidates each signal contributes: enough for k hits (more when filters will drop some)."""
-        wanted = max(self.candidates, 5 * k) * (4 if filters.active() else 1)
-        return min(self.size, wanted, MAX_CANDIDATES)
+    def _candidate_count(self, k: int) -> int:
+        """Candidates each signal contributes: enough for k hits after per-article caps and duplicates."""
+        return min(self.size, max(self.candidates, 5 * k), MAX_CANDIDATES)
 
     def _translate(self, query: str, timings: dict[str, float]) -> Translation | None:
         """The dictionary bridge's reading of a query with English words in it."""
@@ -257,7 +254,8 @@ class Searcher:
         return {name: f"{query} {keywords}" for name in tuning.bridge_dense} if keywords else {}
 
     def _retrieve(self, query: str, tokens: list[str], mode: Mode, n: int, timings: dict[str, float],
-                  only: tuple[str, ...] | None, dense_texts: dict[str, str]) -> dict[str, Signal]:
+                  only: tuple[str, ...] | None, dense_texts: dict[str, str],
+                  allowed: np.ndarray | None) -> dict[str, Signal]:
         top: dict[str, Signal] = {}
         if mode in ("hybrid", "dense"):
             for name, embedder in self.embedders.items():
@@ -267,11 +265,11 @@ class Searcher:
                 qv = embedder.encode([dense_texts.get(name, query)], is_query=True)
                 timings[f"embed_{name}_ms"] = (time.perf_counter() - t0) * 1000
                 t0 = time.perf_counter()
-                top[name] = Signal(self._dense_candidates(name, qv, n), qv[0])
+                top[name] = Signal(self._dense_candidates(name, qv, n, allowed), qv[0])
                 timings[f"search_{name}_ms"] = (time.perf_counter() - t0) * 1000
         if mode in ("hybrid", "lexical") and tokens and (only is None or "bm25" in only):
             t0 = time.perf_counter()
-            scores = self.lexical.scores(tokens)
+            scores = _only(self.lexical.scores(tokens), allowed)
             best = _top_rows(scores, n)
             timings["search_bm25_ms"] = (time.perf_counter() - t0) * 1000
             if best.size:
@@ -279,13 +277,13 @@ class Searcher:
         return top
 
     def _bridge(self, translation: Translation | None, mode: Mode, n: int, timings: dict[str, float],
-                only: tuple[str, ...] | None, signals: dict[str, Signal]) -> float:
+                only: tuple[str, ...] | None, signals: dict[str, Signal], allowed: np.ndarray | None) -> float:
         """Adds the English -> Chinese dictionary signal; returns the share of the query's content words
         that were translated (0 when none were, or the signal was not asked for)."""
         if translation is None or mode == "dense" or (only is not None and "bridge" not in only):
             return 0.0
         t0 = time.perf_counter()
-        scores = self.lexical.weighted_scores(translation.token_weights(query_tokens))
+        scores = _only(self.lexical.weighted_scores(translation.token_weights(query_tokens)), allowed)
         best = _top_rows(scores, n)
         timings["search_bridge_ms"] = (time.perf_counter() - t0) * 1000
         if not best.size:
@@ -307,8 +305,15 @@ class Searcher:
             return query[rows]  # for a lexical signal the "query" slot carries the full score array
         return self._dense_scores(name, rows, query)
 
-    def _dense_candidates(self, name: str, query: np.ndarray, n: int) -> np.ndarray:
-        """Passages near the query, or owning a sentence near it."""
+    def _dense_candidates(self, name: str, query: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
+        """Passages near the query, or owning a sentence near it (among the allowed rows)."""
+        if allowed is not None:
+            found = [restricted_search(self.vectors[name], self.matrices[name], query[0], n, allowed)]
+            if self.sentence_vectors[name].ntotal:
+                sentences = restricted_search(self.sentence_vectors[name], self.sentence_matrices[name], query[0], n,
+                                              allowed[self.sentence_owner])
+                found.append(self.sentence_owner[sentences])
+            return np.unique(np.concatenate(found))
         _, ids = self.vectors[name].search(query, n)
         found = [ids[0][ids[0] >= 0]]
         if self.sentence_vectors[name].ntotal:
@@ -426,6 +431,11 @@ class Searcher:
 def _strip_span(text: str) -> tuple[int, int]:
     start = len(text) - len(text.lstrip())
     return start, max(start, len(text.rstrip()))
+
+
+def _only(scores: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Scores of the allowed rows; the others score 0, which no candidate list takes."""
+    return scores if allowed is None else np.where(allowed, scores, 0).astype(scores.dtype, copy=False)
 
 
 def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:
