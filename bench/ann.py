@@ -19,10 +19,16 @@ def clustered_vectors(n: int, dim: int, clusters: int, seed: int = 0) -> np.ndar
 
 
 def index_vectors(index_dir: Path, signal: str) -> np.ndarray:
-    """The float32 vectors of one signal of a built index (e.g. the news index's `use.sent`)."""
+    """The float32 vectors of one signal of a built index (e.g. the news index's `use`, or its sentence
+    vectors `use.sent`)."""
     from indexer import store
 
-    index = store.read_vectors(store.live_dir(index_dir), signal)
+    live = store.live_dir(index_dir)
+    if signal.endswith(store.SENTENCE_SUFFIX):
+        name = signal.removesuffix(store.SENTENCE_SUFFIX)
+        n = len(np.load(live / f"{name}{store.SENTENCE_SUFFIX}.i8.npy", mmap_mode="r"))
+        return store.sentence_reader(live, name)(np.arange(n))
+    index = store.read_vectors(live, signal)
     vectors = np.array(store.vector_matrix(index), dtype=np.float32)  # a copy, while the index is alive
     del index
     return vectors

@@ -23,7 +23,7 @@ def run(index, queries: list[str], share: float = 0.01) -> dict:
     from search_api.cli import open_searcher
 
     searcher = open_searcher(index)
-    dates = [a.date for a in searcher.articles.values() if a.date]
+    dates = [d for d in searcher.row_filter.dates_low.tolist() if d]
     wide, lone = date_filters(dates, share)
     configs = {"unfiltered": Filters(), f"dates ~{share:.0%}": wide, "one article": lone,
                "lang zh-Hans": Filters(lang="zh-Hans")}

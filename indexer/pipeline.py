@@ -230,11 +230,10 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         summary.reused[embedder.name] = len(units) - summary.embedded[embedder.name]
         summary.embed_seconds[embedder.name] = time.perf_counter() - started
         store.write_signal(build_dir, embedder.name, vectors[is_passage], vector_store, config.ann_threshold)
-        store.write_signal(build_dir, f"{embedder.name}{store.SENTENCE_SUFFIX}", vectors[~is_passage],
-                           vector_store, config.ann_threshold)
+        store.write_sentence_vectors(build_dir, embedder.name, vectors[~is_passage])
         models[embedder.name] = {
             "model_id": embedder.model_id, "dim": embedder.dim, "index": config.vector_index(len(passages)),
-            "sentences": int(offsets[-1]), "sentence_index": config.vector_index(int(offsets[-1])),
+            "sentences": int(offsets[-1]), "sentence_index": "int8-mmap",
             "sentence_vectors": "late-chunked" if isinstance(embedder, SpanEmbedder) else "separate"}
     LexicalIndex.from_tokens(cached_tokens(config.index_dir, passages)).save(build_dir)
     rows = [(i, p.passage_id, p.text, p.fp, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]

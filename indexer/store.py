@@ -22,7 +22,7 @@ from indexer import FORMAT_VERSION
 CURRENT = "current"  # symlink to the live build; replaced atomically by os.replace
 BUILDS = "builds"
 MANIFEST = "manifest.json"
-SENTENCE_SUFFIX = ".sent"  # sentence-level vectors of signal X are stored as signal "X.sent"
+SENTENCE_SUFFIX = ".sent"  # sentence-level vectors of signal X: X.sent.i8.npy and X.sent.scale.npy
 SENTENCE_OFFSETS = "sentence_offsets.npy"
 DB = "passages.sqlite"
 
@@ -278,6 +278,25 @@ def row_reader(index) -> Callable[[np.ndarray], np.ndarray]:
 @lru_cache(maxsize=1)
 def _half_to_float() -> np.ndarray:
     return np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
+
+
+def write_sentence_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> None:
+    """Sentence vectors as int8 with one scale per dimension. They only rescore candidates that the passage
+    vectors and BM25 found (a sentence-level nearest-neighbour search added nothing on news or xquad), so
+    they need no index, and the server maps them from disk instead of holding them (README: Scale)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    scale = np.abs(vectors).max(axis=0) / 127 if len(vectors) else np.ones(vectors.shape[1], np.float32)
+    scale = np.where(scale > 0, scale, 1).astype(np.float32)
+    np.save(build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy", np.round(vectors / scale).astype(np.int8))
+    np.save(build_dir / f"{name}{SENTENCE_SUFFIX}.scale.npy", scale)
+
+
+def sentence_reader(build_dir: Path, name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """rows -> float32 sentence vectors, read from the memory-mapped int8 file (only the rows asked for
+    are read)."""
+    codes = np.load(build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy", mmap_mode="r")
+    scale = np.load(build_dir / f"{name}{SENTENCE_SUFFIX}.scale.npy")
+    return lambda rows: codes[np.asarray(rows, dtype=np.int64)].astype(np.float32) * scale
 
 
 def build_id(build_dir: Path) -> str:

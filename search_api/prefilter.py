@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,14 +31,20 @@ class RowFilter:
     """Per row (passage) its article's date and sources and its own language, as arrays, so a filter
     becomes a boolean mask over all rows in a few vector operations."""
 
-    def __init__(self, articles: Sequence[ArticleRow], row_doc: Sequence[str], row_lang: Sequence[str]) -> None:
-        position = {a.doc_id: i for i, a in enumerate(articles)}
-        self.row_article = np.array([position[d] for d in row_doc], dtype=np.int64)
-        self.row_lang = np.array(row_lang)
-        # undated articles never pass a date filter: "" sorts before every date and "~" after every one
-        self.dates_low = np.array([a.date or "" for a in articles])
-        self.dates_high = np.array([a.date or "~" for a in articles])
-        self.haystacks = [" ".join(v.lower() for v in (a.path, a.source, a.url) if v) for a in articles]
+    def __init__(self, articles: Iterable[ArticleRow], row_doc: Sequence[str], row_lang: np.ndarray) -> None:
+        self.doc_ids: list[str] = []
+        low, high = [], []
+        self.haystacks: list[str] = []
+        for a in articles:
+            self.doc_ids.append(a.doc_id)
+            # undated articles never pass a date filter: "" sorts before every date and "~" after every one
+            low.append(a.date or "")
+            high.append(a.date or "~")
+            self.haystacks.append(" ".join(v.lower() for v in (a.path, a.source, a.url) if v))
+        self.position = {d: i for i, d in enumerate(self.doc_ids)}
+        self.dates_low, self.dates_high = np.array(low), np.array(high)
+        self.row_article = np.fromiter((self.position[d] for d in row_doc), dtype=np.int32, count=len(row_doc))
+        self.row_lang = row_lang
         self._source_mask = lru_cache(maxsize=64)(self._source)
 
     def mask(self, filters: Filters) -> np.ndarray | None:

@@ -40,7 +40,7 @@ def as_json(model: BaseModel) -> Response:
 @router.get("/health", response_model=schemas.Health, responses=ERRORS)
 def health(request: Request) -> schemas.Health:
     searcher = searcher_of(request)
-    return schemas.Health(status="ok", passages=searcher.size, articles=len(searcher.articles),
+    return schemas.Health(status="ok", passages=searcher.size, articles=searcher.n_articles,
                           models={n: m["model_id"] for n, m in searcher.manifest["models"].items()},
                           built_at=searcher.manifest.get("built_at"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -17,6 +17,7 @@ from indexer.chunk import sentence_spans
 from indexer.embed import Embedder
 from indexer.lexical import TOKENIZER, LexicalIndex, query_tokens, tokenize, words
 from indexer.normalize import fingerprint
+from indexer.reader import IndexReader, PassageRecord
 from search_api.answer import choose
 from search_api.bridge import Translation, translate
 from search_api.fusion import (
@@ -71,15 +72,6 @@ def clip_query(text: str, max_tokens: int = MAX_QUERY_TOKENS, max_chars: int = M
 
 class ArticleNotFoundError(KeyError):
     """No article with that id in the index."""
-
-
-class PassageRow(NamedTuple):
-    passage_id: str
-    text: str
-    lang: str
-    doc_id: str
-    position: int
-    fp: str  # matching form (normalize.fingerprint)
 
 
 class Part(NamedTuple):
@@ -144,44 +136,35 @@ class Searcher:
                                            f"{TOKENIZER}: rebuild the index")
         self.vectors = {name: store.open_signal(self.build_dir, self.manifest, name, qdrant_url)
                         for name in self.embedders}
-        self.sentence_vectors = {name: store.open_signal(self.build_dir, self.manifest,
-                                                         name + store.SENTENCE_SUFFIX, qdrant_url)
-                                 for name in self.embedders}
         # Row readers over the FAISS indexes' own memory: gathering candidates' vectors is a numpy take.
         self.matrices = {name: store.row_reader(index) for name, index in self.vectors.items()}
-        self.sentence_matrices = {name: store.row_reader(index) for name, index in self.sentence_vectors.items()}
+        self.sentence_matrices = {name: store.sentence_reader(self.build_dir, name) for name in self.embedders}
         self.sentence_offsets = np.load(self.build_dir / store.SENTENCE_OFFSETS)
-        self.sentence_owner = np.repeat(np.arange(len(self.sentence_offsets) - 1), np.diff(self.sentence_offsets))
         self.lexical = LexicalIndex.load(self.build_dir)
+        self.reader = IndexReader(self.build_dir)
         self.per_article = per_article
         self.candidates = candidates
         self._load_rows()
         self.search("warm up 预热", k=1)  # loads jieba's dictionary and runs each model once
 
     def _load_rows(self) -> None:
-        conn = store.open_db(self.build_dir)
-        try:
-            rows = conn.execute("SELECT * FROM passages ORDER BY row").fetchall()
-            self.articles = {r["doc_id"]: store.ArticleRow(**dict(r))
-                             for r in conn.execute("SELECT * FROM articles")}
-            occ = conn.execute("SELECT passage_id, doc_id, position FROM occurrences "
-                               "ORDER BY doc_id, position").fetchall()
-        finally:
-            conn.close()
-        self.passages = [PassageRow(r["passage_id"], r["text"], r["lang"], r["doc_id"], r["position"], r["fp"])
-                         for r in rows]
-        self.occurrences: dict[str, list[tuple[str, int]]] = {}
-        self.article_rows: dict[str, list[tuple[int, int]]] = {}
-        self.row_of = row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
-        for o in occ:
-            self.occurrences.setdefault(o["passage_id"], []).append((o["doc_id"], o["position"]))
-            self.article_rows.setdefault(o["doc_id"], []).append((o["position"], row_of[o["passage_id"]]))
-        self.row_filter = RowFilter(list(self.articles.values()), [p.doc_id for p in self.passages],
-                                    [p.lang for p in self.passages])
+        docs, langs = self.reader.row_columns()
+        self.row_filter = RowFilter(self.reader.articles(), docs, langs)
 
     @property
     def size(self) -> int:
-        return len(self.passages)
+        return self.reader.n_passages
+
+    @property
+    def n_articles(self) -> int:
+        return self.reader.n_articles
+
+    def article_meta(self, doc_id: str) -> store.ArticleRow:
+        """An article's metadata, or ArticleNotFoundError."""
+        row = self.reader.article(doc_id)
+        if row is None:
+            raise ArticleNotFoundError(doc_id)
+        return row
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid", filters: Filters | None = None,
                only: tuple[str, ...] | None = None, tuning: Tuning | None = None,
@@ -220,9 +203,9 @@ class Searcher:
         if "phrase" in weights:
             # only the best candidates can reach the top k: scoring the rest would only cost time
             best = np.argsort(-fused, kind="stable")[:PHRASE_CANDIDATES]
+            records = self.reader.passages(rows[best].tolist())
             fused[best] += weights["phrase"] * article_evidence(
-                fingerprint(query), [self.passages[r].fp for r in rows[best].tolist()],
-                [self.passages[r].doc_id for r in rows[best].tolist()], self.lexical.idf)
+                fingerprint(query), [p.fp for p in records], [p.doc_id for p in records], self.lexical.idf)
         order = rows[np.argsort(-fused, kind="stable")]
         score_of = dict(zip(rows.tolist(), fused.tolist()))
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
@@ -298,7 +281,7 @@ class Searcher:
         lexical = [s for s in LEXICAL_SIGNALS if s in cand]
         total = sum(weights[s] for s in lexical) or 1.0
         evidence = sum(weights[s] * normalise(cand[s], tops[s]) for s in lexical) / total
-        return article_best(evidence, [self.passages[r].doc_id for r in rows.tolist()])
+        return article_best(evidence, self.row_filter.row_article[rows])
 
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         if name in LEXICAL_SIGNALS:
@@ -306,20 +289,11 @@ class Searcher:
         return self._dense_scores(name, rows, query)
 
     def _dense_candidates(self, name: str, query: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
-        """Passages near the query, or owning a sentence near it (among the allowed rows)."""
+        """Passages near the query (among the allowed rows); their sentences rescore them later."""
         if allowed is not None:
-            found = [restricted_search(self.vectors[name], self.matrices[name], query[0], n, allowed)]
-            if self.sentence_vectors[name].ntotal:
-                sentences = restricted_search(self.sentence_vectors[name], self.sentence_matrices[name], query[0], n,
-                                              allowed[self.sentence_owner])
-                found.append(self.sentence_owner[sentences])
-            return np.unique(np.concatenate(found))
+            return np.unique(restricted_search(self.vectors[name], self.matrices[name], query[0], n, allowed))
         _, ids = self.vectors[name].search(query, n)
-        found = [ids[0][ids[0] >= 0]]
-        if self.sentence_vectors[name].ntotal:
-            _, sids = self.sentence_vectors[name].search(query, n)
-            found.append(self.sentence_owner[sids[0][sids[0] >= 0]])
-        return np.unique(np.concatenate(found))
+        return np.unique(ids[0][ids[0] >= 0])
 
     def _dense_scores(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Mean of the passage's cosine and its best sentence's: a question usually targets one sentence,
@@ -344,22 +318,28 @@ class Searcher:
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
         grams: list[set[str]] = []
-        for row in order.tolist():
-            pid, text, lang, doc_id, position, fp = self.passages[row]
-            article = self.articles[doc_id]
-            if not self._passes(filters, lang, article) or per_doc.get(doc_id, 0) >= per_article:
+        for p in self._records(order, batch=max(2 * k, 32)):
+            article = self.article_meta(p.doc_id)
+            if not self._passes(filters, p.lang, article) or per_doc.get(p.doc_id, 0) >= per_article:
                 continue
-            g = bigrams(fp)
+            g = bigrams(p.fp)
             if any(near_duplicates(g, other) for other in grams):
                 continue
             grams.append(g)
-            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
-            also = [o for o in self.occurrences.get(pid, []) if o[0] != doc_id]
-            hits.append(Hit(score_of[row], pid, text, lang, doc_id, position, article,
-                            match_spans(text, terms), also, row))
+            per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+            hits.append(Hit(score_of[p.row], p.passage_id, p.text, p.lang, p.doc_id, p.position, article,
+                            match_spans(p.text, terms), [], p.row))
             if len(hits) == k:
                 break
+        elsewhere = self.reader.occurrences_of([h.passage_id for h in hits])
+        for hit in hits:
+            hit.also_in = [(o.doc_id, o.position) for o in elsewhere.get(hit.passage_id, []) if o.doc_id != hit.doc_id]
         return hits
+
+    def _records(self, order: np.ndarray, batch: int) -> Iterator[PassageRecord]:
+        """The passages of `order`, read a batch at a time: most queries need only the first batch."""
+        for start in range(0, len(order), batch):
+            yield from self.reader.passages(order[start:start + batch].tolist())
 
     @staticmethod
     def _passes(filters: Filters, lang: str, article: store.ArticleRow) -> bool:
@@ -379,28 +359,28 @@ class Searcher:
         as (position, passage_id, text), and how many passages it has."""
         whole = self.article_text(doc_id)
         window = whole.parts[offset:] if limit is None else whole.parts[offset:offset + limit]
-        return whole.article, [(p.position, p.passage_id, self.passages[p.row].text) for p in window], len(whole.parts)
+        return (whole.article, [(p.position, p.passage_id, whole.text[p.start:p.end]) for p in window],
+                len(whole.parts))
 
     def article_text(self, doc_id: str) -> ArticleText:
         """The whole cleaned article and where each of its passages sits in it (citation offsets)."""
-        if doc_id not in self.articles:
-            raise ArticleNotFoundError(doc_id)
+        article = self.article_meta(doc_id)
+        order = self.reader.article_passages(doc_id)
+        records = self.reader.passages([o.row for o in order])
         parts, cursor = [], 0
-        for position, row in sorted(self.article_rows.get(doc_id, [])):
+        for o, p in zip(order, records):
             if parts:
                 cursor += len(ARTICLE_JOIN)
-            end = cursor + len(self.passages[row].text)
-            parts.append(Part(position, self.passages[row].passage_id, row, cursor, end))
-            cursor = end
-        text = ARTICLE_JOIN.join(self.passages[p.row].text for p in parts)
-        return ArticleText(self.articles[doc_id], text, parts)
+            parts.append(Part(o.position, p.passage_id, p.row, cursor, cursor + len(p.text)))
+            cursor += len(p.text)
+        return ArticleText(article, ARTICLE_JOIN.join(p.text for p in records), parts)
 
     def doc_of(self, passage_id: str) -> str:
         """The article a passage id belongs to (the first one, for a passage several articles share)."""
-        row = self.row_of.get(passage_id)
+        row = self.reader.row_of(passage_id)
         if row is None:
             raise ArticleNotFoundError(passage_id)
-        return self.passages[row].doc_id
+        return self.reader.passage(row).doc_id
 
     def _term_weights(self, tokens: list[str], translation: Translation | None) -> dict[str, float]:
         """The query's lexical terms by idf, with an English query's dictionary translations by idf x
@@ -413,7 +393,7 @@ class Searcher:
 
     def answer(self, row: int, outcome: Outcome) -> tuple[int, int]:
         """[start, end) of the passage's sentence that best answers the query (search_api.answer)."""
-        text = self.passages[row].text
+        text = self.reader.passage(row).text
         spans = sentence_spans(text)
         if len(spans) < 2:
             return _strip_span(text)

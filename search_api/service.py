@@ -53,7 +53,7 @@ def search(searcher: Searcher, request: schemas.SearchRequest, links: Links) -> 
 
 def public_hit(hit: Hit, rank: int, searcher: Searcher, links: Links) -> schemas.Hit:
     art = hit.article
-    also = [schemas.OtherOccurrence(doc_id=d, title=searcher.articles[d].title, link=link(d, pos))
+    also = [schemas.OtherOccurrence(doc_id=d, title=searcher.article_meta(d).title, link=link(d, pos))
             for d, pos in hit.also_in[:schemas.MAX_ALSO_IN]]
     return schemas.Hit(rank=rank, score=round(hit.score, 4), passage_id=hit.passage_id, text=hit.text,
                        highlight=highlight(hit.text, hit.spans), matches=hit.spans, doc_id=hit.doc_id,
@@ -101,7 +101,7 @@ def article(searcher: Searcher, doc_id: str, offset: int, limit: int, links: Lin
 
 def document(searcher: Searcher, id: str, links: Links) -> schemas.Document:
     """The whole article for a doc id or a passage id (a passage's URL points at the passage)."""
-    doc_id = id if id in searcher.articles else searcher.doc_of(id)
+    doc_id = id if searcher.reader.article(id) is not None else searcher.doc_of(id)
     whole = searcher.article_text(doc_id)
     art = whole.article
     position = next((p.position for p in whole.parts if p.passage_id == id), None)

@@ -112,7 +112,7 @@ def test_also_in_is_capped_at_ten_with_the_total_counted():
 
     rows = {f"d{i}": ArticleRow(f"d{i}", f"t{i}", None, f"d{i}.txt", None, None, "zh-Hans") for i in range(40)}
     hit = Hit(0.5, "pid", "同一段话", "zh-Hans", "d0", 0, rows["d0"], [], [(f"d{i}", i) for i in range(1, 40)])
-    public = public_hit(hit, 1, SimpleNamespace(articles=rows), Links())
+    public = public_hit(hit, 1, SimpleNamespace(article_meta=rows.__getitem__), Links())
     assert public.also_in_total == 39
     assert [(o.doc_id, o.link) for o in public.also_in] == [(f"d{i}", f"/articles/d{i}#p{i}") for i in range(1, 11)]
 

@@ -53,3 +53,22 @@ def test_repeats_do_not_outweigh_the_other_terms():
 def test_query_tokens_leave_a_query_without_repeats_as_it_was(query):
     # "黄溪" is a word and a bigram, as in the index's tokens: not a repeat
     assert query_tokens(query) == tokenize(query)
+
+
+def test_a_saved_index_loads_memory_mapped_with_the_same_scores(tmp_path):
+    built = LexicalIndex.build(TEXTS)
+    built.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    for query in ("聯合國維和行動", "Jen Daskal", "黃溪連", "峰会 阿斯塔纳", "zzqx"):
+        np.testing.assert_allclose(loaded.scores(query_tokens(query)), built.scores(query_tokens(query)), rtol=1e-6)
+    assert loaded.doc_freq("峰会") == built.doc_freq("峰会") == 1
+    assert isinstance(loaded._bm25.scores["data"], np.memmap)
+
+
+def test_hash_vocab_finds_every_token_and_nothing_else():
+    from indexer.lexical import HashVocab
+
+    vocab = {f"词{i}": i for i in range(5000)}
+    compact = HashVocab.of(vocab)
+    assert all(compact.get(t) == i for t, i in vocab.items())
+    assert [compact.get(t) for t in ("词5000", "", "other")] == [None, None, None]

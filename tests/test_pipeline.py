@@ -22,9 +22,9 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     assert n_sent > 0
     assert manifest["models"] == {
         "fake": {"model_id": "fake-bigram-64", "dim": 64, "index": "flat-ip", "sentences": n_sent,
-                 "sentence_index": "flat-ip", "sentence_vectors": "separate"},
+                 "sentence_index": "int8-mmap", "sentence_vectors": "separate"},
         "fake2": {"model_id": "fake-span-32", "dim": 32, "index": "flat-ip", "sentences": n_sent,
-                  "sentence_index": "flat-ip", "sentence_vectors": "late-chunked"}}
+                  "sentence_index": "int8-mmap", "sentence_vectors": "late-chunked"}}
     assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
     assert manifest["counts"]["passages"] == summary.passages
     assert summary.articles == 7
@@ -32,7 +32,7 @@ def test_build_writes_manifest_db_and_vectors(built_index):
     assert reasons >= {("empty.txt", "empty"), ("binary.txt", "binary")}
     for name in embedders:
         assert store.read_vectors(live, name).ntotal == summary.passages
-        assert store.read_vectors(live, name + store.SENTENCE_SUFFIX).ntotal == n_sent
+        assert len(np.load(live / f"{name}{store.SENTENCE_SUFFIX}.i8.npy", mmap_mode="r")) == n_sent
     # the late-chunking model ran once per passage; the other also embedded each distinct sentence
     assert embedders["fake2"].calls == summary.passages < embedders["fake"].calls
 
@@ -48,8 +48,10 @@ def test_sentence_rows_line_up_for_both_kinds_of_model(built_index):
     row = next(i for i, t in enumerate(texts) if len(passage_sentences(t)) >= 2)
     first = passage_sentences(texts[row])[0]
     for name, embedder in embedders.items():
-        stored = store.read_vectors(live, name + store.SENTENCE_SUFFIX).reconstruct(int(offsets[row]))
-        np.testing.assert_allclose(stored, embedder.encode([first])[0], atol=1e-5)
+        stored = store.sentence_reader(live, name)(np.array([offsets[row]]))[0]
+        # int8 with a scale per dimension: each component within half a quantisation step
+        scale = np.load(live / f"{name}{store.SENTENCE_SUFFIX}.scale.npy")
+        assert np.all(np.abs(stored - embedder.encode([first])[0]) <= scale / 2 + 1e-6)
 
 
 def test_duplicate_passages_are_stored_once_with_every_source(built_index):
@@ -353,7 +355,7 @@ def test_build_files_are_fsynced_before_current_switches(built_index, monkeypatc
     switch = events.index(f"replace {config.index_dir / store.CURRENT}")
     live = store.live_dir(config.index_dir)
     synced = {Path(e).name for e in events[:switch] if e.startswith(str(live).removesuffix(live.name))}
-    assert {"manifest.json", store.DB, "fake.faiss", "fake2.sent.faiss"} <= synced
+    assert {"manifest.json", store.DB, "fake.faiss", "fake2.sent.i8.npy"} <= synced
     assert str(config.index_dir.resolve()) in events[switch + 1:]  # the switch itself is made durable
 
 

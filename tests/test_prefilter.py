@@ -14,7 +14,7 @@ from tests.serving import build_jsonl_index
 ARTICLES = [SimpleNamespace(doc_id="a", date="2024-01-01", path="x/新华社.jsonl", source="Xinhua", url=None),
             SimpleNamespace(doc_id="b", date="2024-02-01", path="y.jsonl", source=None, url="https://bbc.com/1"),
             SimpleNamespace(doc_id="c", date=None, path="z.jsonl", source="新华社", url=None)]
-ROWS = RowFilter(ARTICLES, ["a", "a", "b", "c", "c"], ["zh-Hans", "en", "zh-Hant", "zh-Hans", "zh-Hans"])
+ROWS = RowFilter(ARTICLES, ["a", "a", "b", "c", "c"], np.array(["zh-Hans", "en", "zh-Hant", "zh-Hans", "zh-Hans"]))
 
 
 @pytest.mark.parametrize("filters, rows", [

@@ -38,7 +38,7 @@ def _collections(qpath: str) -> set[str]:
 
 
 def _signals(prefix: str, build: str) -> set[str]:
-    return {f"{prefix}-{build}-{s}" for s in ("fake", "fake2", "fake.sent", "fake2.sent")}
+    return {f"{prefix}-{build}-{s}" for s in ("fake", "fake2")}
 
 
 def test_rebuilds_keep_the_previous_builds_collections_and_drop_older_ones(both, tmp_path, messy_corpus):
