@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the index (only changed passages are re-embedded)",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     build.add_argument("--source", action="append", type=Path, metavar="PATH",
-                       help="folder or file of articles (.txt .md .html .jsonl); repeatable [default: seeds]")
+                       help="folder, file or glob ('exports/*.jsonl.gz', quoted) of articles (.txt .md .html "
+                            ".jsonl .jsonl.gz); repeatable, all read as one source set [default: seeds]")
     build.add_argument("--index", type=Path, default=Path("index"), help="index directory")
     build.add_argument("--model", action="append", metavar="SPEC",
                        help="embedding signal: 'use', 'e5' or 'st:<name-or-path>'; repeatable "
@@ -58,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "rollback":
         return run_rollback(args.index)
-    sources = tuple(args.source or [Path("seeds")])
+    try:
+        sources = expand_sources(args.source or [Path("seeds")])
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         config = IndexConfig(sources=sources, index_dir=args.index, max_chars=args.max_chars,
                              models=tuple(args.model or DEFAULT_MODELS), batch_size=args.batch_size,
@@ -102,6 +107,24 @@ def run_rollback(index_dir: Path) -> int:
         return EXIT_FAILED
     print(f"{index_dir} now serves build {now} (was {was}); a running server picks it up on its next request")
     return EXIT_OK
+
+
+def expand_sources(paths: list[Path]) -> tuple[Path, ...]:
+    """Each path as given, or for a glob pattern the files and folders it matches (sorted, so a build's
+    order does not depend on the file system); a pattern that matches nothing is an error, like a
+    missing folder."""
+    out: list[Path] = []
+    for path in paths:
+        text = str(path)
+        if path.exists() or not any(c in text for c in "*?["):
+            out.append(path)
+            continue
+        anchor = Path(path.anchor) if path.is_absolute() else Path(".")
+        matches = sorted(anchor.glob(str(path.relative_to(path.anchor)) if path.is_absolute() else text))
+        if not matches:
+            raise FileNotFoundError(f"no file or folder matches the source pattern {text!r}")
+        out.extend(matches)
+    return tuple(dict.fromkeys(out))
 
 
 def is_fresh(config: IndexConfig) -> bool:

@@ -373,3 +373,44 @@ def test_cli_exit_status_tells_a_script_about_skips(built_index, tmp_path: Path,
     skipped = json.loads(out.read_text())["skipped"]
     assert {"where": "d.jsonl:2", "reason": "malformed JSON (Expecting property name enclosed in double quotes)",
             "kind": "record"} in skipped
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("parts/*.jsonl.gz", ["parts/a.jsonl.gz", "parts/b.jsonl.gz"]),
+    ("parts/[ab].jsonl*", ["parts/a.jsonl.gz", "parts/b.jsonl.gz"]),
+    ("parts", ["parts"]),
+])
+def test_a_glob_source_expands_to_its_matches_in_order(tmp_path: Path, monkeypatch, pattern, expected):
+    from indexer.cli import expand_sources
+
+    (tmp_path / "parts").mkdir()
+    for name in ("b.jsonl.gz", "a.jsonl.gz", "notes.txt"):
+        (tmp_path / "parts" / name).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert [str(p) for p in expand_sources([Path(pattern)])] == expected
+    assert expand_sources([tmp_path / pattern]) == tuple(tmp_path / e for e in expected)  # absolute too
+
+
+def test_a_glob_that_matches_nothing_is_an_error(tmp_path: Path, capsys):
+    from indexer.cli import main
+
+    assert main(["build", "--source", str(tmp_path / "none*.jsonl.gz"), "--index", str(tmp_path / "i")]) == 1
+    assert "no file or folder matches the source pattern" in capsys.readouterr().err
+
+
+def test_gzipped_parts_given_as_a_glob_build_one_index(tmp_path: Path):
+    import gzip
+
+    from indexer.cli import expand_sources
+    from tests.conftest import FakeEmbedder
+
+    for part in range(2):
+        topics = enumerate(["水稻", "地铁", "港口"])
+        records = [{"id": f"p{part}-{i}", "title": f"第{part}部分",
+                    "text": f"第{part}部分第{i}篇：{topic}建设的新闻正文。"} for i, topic in topics]
+        with gzip.open(tmp_path / f"corpus-part{part:02d}.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.write("\n".join(json.dumps(r, ensure_ascii=False) for r in records))
+    sources = expand_sources([tmp_path / "corpus-part*.jsonl.gz"])
+    config = IndexConfig(sources=sources, index_dir=tmp_path / "index", models=("fake",), show_progress=False)
+    summary = build_index(config, [FakeEmbedder("fake")])
+    assert summary.articles == 6 and not summary.skipped
