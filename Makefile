@@ -28,6 +28,7 @@ test: setup lint
 
 lint: setup
 	$(PY) -m ruff check indexer search_api bench tests
+	$(PY) -m mypy indexer search_api bench
 
 fast: setup
 	$(PY) -m pytest -q -m "not slow"

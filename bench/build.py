@@ -53,7 +53,7 @@ def run(corpus: Path, work: Path, models: list[str], fresh: bool = True) -> dict
     if fresh and index.exists():
         shutil.rmtree(index)
     base, extra = split_corpus(corpus, work)
-    results = {"full": timed_build([base], index, models)}
+    results: dict[str, dict | float] = {"full": timed_build([base], index, models)}
     results["no_change"] = timed_build([base], index, models)
     results["plus_100"] = timed_build([base, extra], index, models)
     live = (index / "current").resolve()

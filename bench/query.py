@@ -29,7 +29,8 @@ def in_process(index: Path, queries: dict[str, list[str]], warmup: int = 10) -> 
         searcher.search(q, k=10)
     out = {}
     for lang, qs in queries.items():
-        total, embed, stages = [], [], {}
+        total, embed = [], []
+        stages: dict[str, list[float]] = {}
         for q in qs:
             started = time.perf_counter()
             outcome = searcher.search(q, k=10)

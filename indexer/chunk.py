@@ -37,7 +37,7 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_cha
                 texts[-1] = f"{texts[-1]}\n{piece}"  # a stray line belongs with its neighbour
             else:
                 texts.append(piece)
-    passages = []
+    passages: list[Passage] = []
     for text in texts:
         fp = fingerprint(text)
         if fp:

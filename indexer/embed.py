@@ -151,7 +151,10 @@ class SentenceTransformerEmbedder:
         self.model_id = model
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        dim = dimension()  # int | None: None when no module of the model reports a dimension
+        if dim is None:
+            raise ValueError(f"{model}: the model does not report its embedding dimension")
+        self.dim = int(dim)
         self._prefix = {True: query_prefix, False: passage_prefix}
 
     def encode(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:

@@ -211,7 +211,7 @@ def _majority_lang(passages: list[Passage]) -> str:
     weights: dict[str, int] = {}
     for p in passages:
         weights[p.lang] = weights.get(p.lang, 0) + len(p.text)
-    return max(weights, key=weights.get) if weights else detect_lang("")
+    return max(weights, key=lambda lang: weights[lang]) if weights else detect_lang("")
 
 
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],

@@ -9,11 +9,15 @@ two indexes can share one Qdrant.
 from __future__ import annotations
 
 import atexit
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
 UPSERT_BATCH = 1024
-_clients: dict[tuple[str | None, str | None], object] = {}
+_clients: dict[tuple[str | None, str | None], QdrantClient] = {}
 
 
 def client(url: str | None = None, path: str | None = None):

@@ -220,11 +220,13 @@ def make_vector_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD):
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     # Inner product == cosine: every embedder returns L2-normalised vectors.
+    index: faiss.IndexFlatIP | faiss.IndexHNSWSQ
     if len(vectors) < ann_threshold:
         index = faiss.IndexFlatIP(vectors.shape[1])
     else:
         # fp16 storage halves the memory of a large index; cosines move by ~1e-4.
-        index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, HNSW_M,
+        # faiss's stubs type the 2nd argument as a ScalarQuantizer; the constructor takes its QuantizerType (an int)
+        index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, HNSW_M,  # type: ignore[arg-type]
                                   faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 40
         index.train(vectors)

@@ -90,6 +90,8 @@ def embed_units(config: IndexConfig, embedder: Embedder, units: list[Unit]) -> t
 
 def _encode(embedder: Embedder, units: list[Unit]) -> list[np.ndarray]:
     if any(u.spans for u in units):
+        if not isinstance(embedder, SpanEmbedder):  # units_for gives spans only to a SpanEmbedder
+            raise TypeError(f"{embedder.name}: units with sentence spans need an embedder that can pool spans")
         return embedder.encode_spans([u.text for u in units], [list(u.spans) for u in units])
     return list(embedder.encode([u.text for u in units])[:, None, :])
 

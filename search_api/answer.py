@@ -51,7 +51,7 @@ def term_scores(sentence_terms: list[set[str]], weights: dict[str, float]) -> np
 def choose(question: str, sentences: list[str], sentence_terms: list[set[str]], dense: np.ndarray | None,
            weights: dict[str, float]) -> int:
     """Index of the sentence that best answers the question (dense: mean cosine per sentence, or None)."""
-    scores = np.zeros(len(sentences), np.float32) if dense is None else dense.astype(np.float32)
+    scores: np.ndarray = np.zeros(len(sentences), np.float32) if dense is None else dense.astype(np.float32)
     scores = scores + TERMS * term_scores(sentence_terms, weights)
     wanted = answer_type(question)
     if wanted is not None:

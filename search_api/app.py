@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
     # MCP over streamable HTTP: a route inside the middleware above, so the API key and host checks apply to it
     mcp = mcp_server.build_server(lambda: app.state.watcher.live(settings.watch_index),
                                   service.Links(settings.public_url), slots=lambda: app.state.search_slots)
-    app.add_route("/mcp", mcp_server.http_app(mcp), include_in_schema=False)
+    # Starlette types add_route for request handlers; a Route serves any other endpoint, as here, as an ASGI app
+    app.add_route("/mcp", mcp_server.http_app(mcp), include_in_schema=False)  # type: ignore[arg-type]
     register_docs(app)
 
     @app.exception_handler(Exception)

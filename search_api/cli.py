@@ -10,6 +10,10 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from search_api.search import Mode
 
 DEFAULT_INDEX = Path("index")
 
@@ -158,7 +162,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from search_api.evaluate import evaluate, format_qa, format_table, load_queries
 
     searcher = open_searcher(args.index)
-    configs = [("hybrid", "hybrid", None)]
+    configs: list[tuple[str, Mode, tuple[str, ...] | None]] = [("hybrid", "hybrid", None)]
     if args.peers:
         configs += [("bm25", "lexical", ("bm25",)), ("bridge", "lexical", ("bridge",))]
         configs += [(n, "dense", (n,)) for n in searcher.embedders]

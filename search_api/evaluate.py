@@ -10,7 +10,7 @@ from pathlib import Path
 from indexer.normalize import fingerprint
 from search_api.context import pack
 from search_api.fusion import Tuning
-from search_api.search import Outcome, Searcher
+from search_api.search import Mode, Outcome, Searcher
 
 MAX_RELEVANT_CHARS = 1000  # longer "passages" never count: chunks must stay passage-sized
 CONTEXT_CHARS = 4000  # the budget context recall is measured under
@@ -59,7 +59,7 @@ def metrics(ranks: list[int | None]) -> dict[str, float]:
     }
 
 
-def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10, mode: str = "hybrid",
+def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10, mode: Mode = "hybrid",
              only: tuple[str, ...] | None = None, tuning: Tuning | None = None, qa: bool = False) -> dict:
     """Metrics overall and per query language, plus each query's first relevant rank; with `qa`, also
     what a Q&A tool gets (qa_metrics)."""

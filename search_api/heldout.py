@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from search_api.evaluate import metrics
 from search_api.fusion import DEFAULT_TUNING, Tuning
@@ -73,6 +74,7 @@ def grid(default: Tuning = DEFAULT_TUNING) -> dict[str, Tuning]:
     return variants
 
 
-# one step down and one up from each shipped setting
-GRID_STEPS = {"phrase": (0.6, 1.2), "article": (0.1, 0.4), "bm25_zh": (0.25, 0.6), "bridge": (0.15, 0.6),
-              "bm25_en": (0.05, 0.2), "bridge_dense": ((),)}
+# one step down and one up from each shipped setting (Any: a knob's values are floats, or signal names)
+GRID_STEPS: dict[str, tuple[Any, ...]] = {
+    "phrase": (0.6, 1.2), "article": (0.1, 0.4), "bm25_zh": (0.25, 0.6), "bridge": (0.15, 0.6),
+    "bm25_en": (0.05, 0.2), "bridge_dense": ((),)}

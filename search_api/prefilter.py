@@ -84,8 +84,12 @@ def restricted_search(index, read_rows: Callable[[np.ndarray], np.ndarray], quer
 
     bitmap = np.packbits(allowed, bitorder="little")
     selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
-    params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(index.hnsw.efSearch, n))
-              if hasattr(index, "hnsw") else faiss.SearchParameters(sel=selector))
+    # faiss's stubs lack SearchParametersHNSW and the keyword arguments of the SWIG constructors (sel=)
+    if hasattr(index, "hnsw"):
+        params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            sel=selector, efSearch=max(index.hnsw.efSearch, n))
+    else:
+        params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
     _, found = index.search(query[None, :], n, params=params)
     return found[0][found[0] >= 0]
 

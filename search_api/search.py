@@ -280,7 +280,9 @@ class Searcher:
         tell which article a question is about, the other signals choose the passage in it."""
         lexical = [s for s in LEXICAL_SIGNALS if s in cand]
         total = sum(weights[s] for s in lexical) or 1.0
-        evidence = sum(weights[s] * normalise(cand[s], tops[s]) for s in lexical) / total
+        # summed from an array (not sum()'s int 0), so evidence is an array even with no lexical signal
+        evidence = sum((weights[s] * normalise(cand[s], tops[s]) for s in lexical),
+                       np.zeros(len(rows), np.float32)) / total
         return article_best(evidence, self.row_filter.row_article[rows])
 
     def _score_rows(self, name: str, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -367,7 +369,8 @@ class Searcher:
         article = self.article_meta(doc_id)
         order = self.reader.article_passages(doc_id)
         records = self.reader.passages([o.row for o in order])
-        parts, cursor = [], 0
+        parts: list[Part] = []
+        cursor = 0
         for o, p in zip(order, records):
             if parts:
                 cursor += len(ARTICLE_JOIN)

@@ -70,7 +70,8 @@ def context(searcher: Searcher, request: schemas.ContextRequest, links: Links) -
     hits = [h for h in outcome.hits if request.min_score is None or h.score >= request.min_score]
     packed = pack(searcher, outcome, hits, neighbors=request.neighbors, max_chars=request.max_chars)
     terms = words(request.q)
-    passages, sources = [], {}
+    passages: list[schemas.ContextPassage] = []
+    sources: dict[str, schemas.ContextSource] = {}
     for n, block in enumerate(packed.blocks, 1):
         art, hit = block.article, block.hits[0]
         passages.append(schemas.ContextPassage(
