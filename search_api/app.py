@@ -41,9 +41,7 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
         models = embedders if embedders is not None else load_models(settings.models, settings.embed_threads)
         app.state.settings = settings
         app.state.search_slots = threading.BoundedSemaphore(settings.concurrent_searches)
-        app.state.watcher = IndexWatcher(settings.index_dir, lambda: Searcher(
-            settings.index_dir, models, per_article=settings.per_article, candidates=settings.candidates,
-            qdrant_url=settings.qdrant_url))
+        app.state.watcher = IndexWatcher(settings.index_dir, lambda: open_searcher(settings, models))
         try:
             live_dir(settings.index_dir)
         except IndexNotFoundError as exc:
@@ -89,6 +87,12 @@ def create_app(settings: Settings | None = None, embedders: Mapping[str, Embedde
                             headers={"x-content-type-options": NOSNIFF})
 
     return app
+
+
+def open_searcher(settings: Settings, models: Mapping[str, Embedder]) -> Searcher:
+    """The searcher over settings.index_dir's live build, configured as the settings say."""
+    return Searcher(settings.index_dir, models, per_article=settings.per_article, candidates=settings.candidates,
+                    qdrant_url=settings.qdrant_url)
 
 
 def load_models(specs: tuple[str, ...], threads: int | None = None) -> dict[str, Embedder]:

@@ -101,13 +101,11 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 
 def open_searcher(index: Path):
-    from search_api.app import load_models
+    from search_api import app
     from search_api.config import Settings
-    from search_api.search import Searcher
 
     settings = Settings(index_dir=index)
-    return Searcher(index, load_models(settings.models, settings.embed_threads), per_article=settings.per_article,
-                    candidates=settings.candidates, qdrant_url=settings.qdrant_url)
+    return app.open_searcher(settings, app.load_models(settings.models, settings.embed_threads))
 
 
 def run_query(args: argparse.Namespace) -> int:

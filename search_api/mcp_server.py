@@ -208,13 +208,12 @@ class Loader:
         yield {}
 
     def load(self) -> None:
-        from search_api.app import load_models
+        from search_api.app import load_models, open_searcher
 
         s = self.settings
         try:
             models = load_models(s.models, s.embed_threads)
-            self.watcher = IndexWatcher(s.index_dir, lambda: Searcher(
-                s.index_dir, models, per_article=s.per_article, candidates=s.candidates, qdrant_url=s.qdrant_url))
+            self.watcher = IndexWatcher(s.index_dir, lambda: open_searcher(s, models))
             self.watcher.reload()
             if self.watcher.searcher is None:  # a refused index is logged by the watcher, a missing one is not
                 log.error("%s (index directory: %s)", self.watcher.why_unavailable(), s.index_dir)

@@ -210,7 +210,7 @@ class Searcher:
         score_of = dict(zip(rows.tolist(), fused.tolist()))
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        hits = self._select(order, score_of, k, filters, words(query), per_article or self.per_article)
+        hits = self._select(order, score_of, k, words(query), per_article or self.per_article)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
         return Outcome(hits=hits, timings=timings, weights=weights, query_clipped=query_clipped, query=query,
                        query_vectors={n: s.query for n, s in signals.items() if n not in LEXICAL_SIGNALS},
@@ -314,15 +314,16 @@ class Searcher:
             best[has] = np.maximum.reduceat(sims, group_starts)
         return (passage + best) / 2
 
-    def _select(self, order: np.ndarray, score_of: dict[int, float], k: int, filters: Filters,
-                terms: list[str], per_article: int) -> list[Hit]:
-        """Best-first, skipping filtered rows, near-duplicates and an article's extra passages."""
+    def _select(self, order: np.ndarray, score_of: dict[int, float], k: int, terms: list[str],
+                per_article: int) -> list[Hit]:
+        """Best-first, skipping near-duplicates and an article's extra passages (every candidate already
+        passed the filters: prefilter.RowFilter)."""
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
         grams: list[set[str]] = []
         for p in self._records(order, batch=max(2 * k, 32)):
             article = self.article_meta(p.doc_id)
-            if not self._passes(filters, p.lang, article) or per_doc.get(p.doc_id, 0) >= per_article:
+            if per_doc.get(p.doc_id, 0) >= per_article:
                 continue
             g = bigrams(p.fp)
             if any(near_duplicates(g, other) for other in grams):
@@ -342,18 +343,6 @@ class Searcher:
         """The passages of `order`, read a batch at a time: most queries need only the first batch."""
         for start in range(0, len(order), batch):
             yield from self.reader.passages(order[start:start + batch].tolist())
-
-    @staticmethod
-    def _passes(filters: Filters, lang: str, article: store.ArticleRow) -> bool:
-        if filters.lang and lang != filters.lang:
-            return False
-        if filters.source:
-            needle = filters.source.lower()
-            if not any(needle in (v or "").lower() for v in (article.path, article.source, article.url)):
-                return False
-        if filters.date_from and (not article.date or article.date < filters.date_from):
-            return False
-        return not (filters.date_to and (not article.date or article.date > filters.date_to))
 
     def article(self, doc_id: str, offset: int = 0, limit: int | None = None
                 ) -> tuple[store.ArticleRow, list[tuple[int, str, str]], int]:
