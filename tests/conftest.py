@@ -154,3 +154,22 @@ def seed_index(tmp_path_factory) -> Path:
     index = tmp_path_factory.mktemp("real") / "index"
     assert indexer_main(["build", "--source", str(ROOT / "seeds"), "--index", str(index), "--quiet"]) == 0
     return index
+
+
+SERVER_API_KEY = "test-server-key"
+
+
+@pytest.fixture(scope="session")
+def keyed_server(seed_index: Path):
+    """One real server (a subprocess, as users run it) on the seed index that requires SERVER_API_KEY; the
+    MCP and retriever tests share it, since each server loads both models."""
+    from bench.query import start_server
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NEWSSEARCH_API_KEY", SERVER_API_KEY)  # the subprocess inherits os.environ; Settings reads it
+        proc, base_url = start_server(seed_index)
+    try:
+        yield base_url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -17,14 +17,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 
-from bench.query import start_server
 from search_api import service
 from search_api.app import create_app
 from search_api.config import Settings
 from search_api.mcp_server import build_server
 from search_api.reload import SearchUnavailableError
 from search_api.search import Searcher
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SERVER_API_KEY
 from tests.serving import build_jsonl_index, long_article
 
 ARTICLES = [
@@ -39,7 +38,7 @@ ARTICLES = [
     long_article(),
 ]
 TOOLS = {"search", "fetch", "retrieve_context"}
-API_KEY = "mcp-test-key"
+API_KEY = SERVER_API_KEY
 SEED_QUERY = "斐济警务合作"  # seeds/000 reports Fiji resuming its police cooperation with China
 
 
@@ -250,19 +249,6 @@ def test_stdio_server_speaks_only_protocol_on_stdout(seed_index):
     results = anyio.run(main)
     assert not_protocol == []
     assert results and "斐济" in results[0]["text"] and "警务" in results[0]["text"]
-
-
-@pytest.fixture(scope="module")
-def keyed_server(seed_index) -> Iterator[str]:
-    """One real server on the seed index that requires an API key (a second one would load the models again)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("NEWSSEARCH_API_KEY", API_KEY)  # the subprocess inherits os.environ; Settings reads it
-        proc, base_url = start_server(seed_index)
-    try:
-        yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def over_http(url: str, headers: dict[str, str]) -> list[dict]:

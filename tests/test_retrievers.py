@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,13 +13,13 @@ from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 from llama_index.core.schema import MetadataMode
 
-from bench.query import start_server
 from search_api import remote
 from search_api.langchain_retriever import NewsSearchRetriever
 from search_api.llamaindex_retriever import NewsSearchLlamaRetriever
 from search_api.remote import NewsSearchError
+from tests.conftest import SERVER_API_KEY
 
-API_KEY = "retriever-test-key"
+API_KEY = SERVER_API_KEY
 ZH_QUERY = "中国向瓦努阿图派遣警务专家"
 EN_QUERY = "Which US official led the delegation to Beijing?"
 SAME_AS_RESULT = ("passage_id", "doc_id", "title", "date", "lang", "score", "rank", "link")
@@ -28,17 +27,8 @@ METADATA = {*SAME_AS_RESULT, "url", "source_url"}
 
 
 @pytest.fixture(scope="module")
-def news_server(seed_index) -> Iterator[str]:
-    """One real server on the seed index that requires an API key: every retriever below sends it, and the
-    refusal without it is checked on the same server (a second one would load both models again)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("NEWSSEARCH_API_KEY", API_KEY)  # the subprocess inherits os.environ; Settings reads it
-        proc, base_url = start_server(seed_index)
-    try:
-        yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def news_server(keyed_server: str) -> str:
+    return keyed_server
 
 
 def raw_search(base_url: str, body: dict) -> list[dict]:
