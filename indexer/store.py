@@ -95,8 +95,10 @@ TMP_SUFFIX = "-tmp"
 
 
 def new_build_dir(index_dir: Path) -> Path:
-    # microseconds in the name: builds sort by creation, which is what "previous" means
-    stamp = time.strftime("%Y%m%dT%H%M%S") + f"{time.time_ns() // 1000 % 1_000_000:06d}"
+    # microseconds in the name: builds sort by creation, which is what "previous" means. One clock reading
+    # for both parts: read twice, a second boundary between the reads put a later build first.
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now // 10**9)) + f"{now // 1000 % 1_000_000:06d}"
     path = index_dir / BUILDS / f"{stamp}-{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
     path.mkdir(parents=True)
     return path

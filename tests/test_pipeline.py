@@ -414,3 +414,15 @@ def test_gzipped_parts_given_as_a_glob_build_one_index(tmp_path: Path):
     config = IndexConfig(sources=sources, index_dir=tmp_path / "index", models=("fake",), show_progress=False)
     summary = build_index(config, [FakeEmbedder("fake")])
     assert summary.articles == 6 and not summary.skipped
+
+
+def test_build_folders_sort_in_creation_order_across_a_second_boundary(tmp_path: Path, monkeypatch):
+    """The stamp's seconds and microseconds come from one clock reading (two readings once named a build
+    made at .999999 s after the next one, and rollback then chose the wrong build)."""
+    import time
+
+    second = 1_700_000_000 * 10**9
+    readings = iter([second + 999_999_000, second + 10**9 + 1_000])
+    monkeypatch.setattr(time, "time_ns", lambda: next(readings))
+    first, later = store.new_build_dir(tmp_path), store.new_build_dir(tmp_path)
+    assert sorted([later.name, first.name]) == [first.name, later.name]
