@@ -91,13 +91,8 @@ class IndexReader:
             "SELECT o.position, p.row FROM occurrences o JOIN passages p ON p.passage_id = o.passage_id "
             "WHERE o.doc_id = ? ORDER BY o.position", (doc_id,))]
 
-    def occurrences(self, passage_id: str) -> list[Occurrence]:
-        """Every article the passage is in, with its position there."""
-        return [Occurrence(*r) for r in self._conn().execute(
-            "SELECT doc_id, position FROM occurrences WHERE passage_id = ? ORDER BY doc_id, position", (passage_id,))]
-
     def occurrences_of(self, passage_ids: Sequence[str]) -> dict[str, list[Occurrence]]:
-        """occurrences() of several passages in one statement (a result page's hits)."""
+        """Every article each passage is in, with its position there, in one statement (a result page's hits)."""
         found: dict[str, list[Occurrence]] = {}
         for start in range(0, len(passage_ids), BATCH):
             chunk = list(passage_ids[start:start + BATCH])

@@ -32,18 +32,17 @@ class RowFilter:
     becomes a boolean mask over all rows in a few vector operations."""
 
     def __init__(self, articles: Iterable[ArticleRow], row_doc: Sequence[str], row_lang: np.ndarray) -> None:
-        self.doc_ids: list[str] = []
+        position: dict[str, int] = {}
         low, high = [], []
         self.haystacks: list[str] = []
         for a in articles:
-            self.doc_ids.append(a.doc_id)
+            position[a.doc_id] = len(position)
             # undated articles never pass a date filter: "" sorts before every date and "~" after every one
             low.append(a.date or "")
             high.append(a.date or "~")
             self.haystacks.append(" ".join(v.lower() for v in (a.path, a.source, a.url) if v))
-        self.position = {d: i for i, d in enumerate(self.doc_ids)}
         self.dates_low, self.dates_high = np.array(low), np.array(high)
-        self.row_article = np.fromiter((self.position[d] for d in row_doc), dtype=np.int32, count=len(row_doc))
+        self.row_article = np.fromiter((position[d] for d in row_doc), dtype=np.int32, count=len(row_doc))
         self.row_lang = row_lang
         self._source_mask = lru_cache(maxsize=64)(self._source)
 
