@@ -178,13 +178,29 @@ class LexicalIndex:
         return int(self._df[tid]) if tid is not None else 0
 
     def phrase_freq(self, text: str) -> int:
-        """An upper bound on how many passages contain `text`: its own df when it is one token, else the
-        rarest of its tokens' (0 when any is missing)."""
+        """An upper bound on how many passages contain `text`: its own df when it is one token, else how
+        many passages hold all of its tokens (0 when any is missing)."""
         tokens = query_tokens(text)
         if not tokens:
             return 0
-        whole = self.doc_freq(normalize(text))
-        return whole or min(self.doc_freq(t) for t in tokens)
+        return self.doc_freq(normalize(text)) or self.co_freq(tokens)
+
+    def co_freq(self, tokens: list[str]) -> int:
+        """How many passages contain every one of the tokens."""
+        ids = [self._vocab.get(t) for t in dict.fromkeys(tokens)]
+        if not ids or any(tid is None for tid in ids):
+            return 0
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        # the rarest token's passages, looked up in each other token's sorted posting list
+        ids.sort(key=lambda t: int(self._df[t]))
+        rows = np.asarray(indices[indptr[ids[0]]:indptr[ids[0] + 1]])
+        for tid in ids[1:]:
+            posting = indices[indptr[tid]:indptr[tid + 1]]
+            at = np.searchsorted(posting, rows)
+            rows = rows[(at < len(posting)) & (np.asarray(posting[np.minimum(at, len(posting) - 1)]) == rows)]
+            if not rows.size:
+                return 0
+        return int(rows.size)
 
     def idf(self, token: str) -> float:
         """BM25 idf of a token; 0 when the corpus never uses it."""

@@ -20,12 +20,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from search_api.pinyin import PinyinIndex, Spelling, fit
+
 MAX_WORDS = 4
+# noun suffix -> the verb's ending: settlement, registration, inspection, creation, harmonization
+_DERIVATIONS = (("ments", ""), ("ment", ""), ("istration", "ister"), ("ization", "ize"), ("ations", "e"),
+                ("ation", "e"), ("ation", ""), ("tions", "t"), ("tion", "t"), ("tion", "te"))
+DERIVED_RANK = 1  # a derived word's senses count as the next sense down
 MAX_CANDIDATES = 3  # per English phrase: beyond three, dictionary senses are mostly noise
 # A single character (部, 中, 强) matches in almost every passage and stands for many words: it counts
 # only where no longer headword fits as well.
 SINGLE_CHAR_FIT = 0.3
-_ENTRY_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
+_ENTRY_RE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/$")
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _ACRONYM_RE = re.compile(r"\(([A-Z][A-Za-z]{1,6})\)")
 _SKIP_SENSE_RE = re.compile(r"^(variant of|old variant|see |see also|used in|surname |CL:|Taiwan pr\.|"
@@ -86,34 +92,47 @@ class Translation:
 class Dictionary:
     """English phrase (lower case) -> the Chinese headwords that have it as a sense."""
 
-    def __init__(self, senses: dict[str, tuple[Sense, ...]]) -> None:
+    def __init__(self, senses: dict[str, tuple[Sense, ...]], pinyin: PinyinIndex | None = None) -> None:
         self._senses = senses
+        self.pinyin = pinyin or PinyinIndex()
 
     @classmethod
     def parse(cls, lines: Iterator[str]) -> Dictionary:
         found: dict[str, list[Sense]] = defaultdict(list)
+        pinyin = PinyinIndex()
         for line in lines:
             match = _ENTRY_RE.match(line.strip())
             if not match:
                 continue
-            simplified, glosses = match.group(2), match.group(3).split("/")
+            simplified, glosses = match.group(2), match.group(4).split("/")
+            pinyin.add(simplified, match.group(3), glosses)
             for rank, gloss in enumerate(glosses):
                 for key, exact, name in english_keys(gloss):
                     found[key].append(Sense(simplified, rank, exact, name))
-        return cls({k: tuple(v) for k, v in found.items()})
+        return cls({k: tuple(v) for k, v in found.items()}, pinyin)
 
-    def lookup(self, phrase: str) -> tuple[Sense, ...]:
+    def lookup(self, phrase: str, lower: bool = False) -> tuple[Sense, ...]:
+        """The senses of the phrase or of an inflected form of it; a lower-case word skips a form that
+        is only a name ("jobs" is the plural of job, not Steve Jobs)."""
+        found: tuple[Sense, ...] = ()
         for form in _forms(phrase):
-            if form in self._senses:
-                return self._senses[form]
-        return ()
+            senses = self._senses.get(form)
+            if senses and not (lower and all(s.name for s in senses)):
+                found = senses
+                break
+        if found:
+            return found
+        # a noun the dictionary lacks: its verb's senses ("household registration" -> household register: 户籍)
+        return tuple(Sense(s.chinese, s.rank + DERIVED_RANK, s.exact, s.name)
+                     for form in _derived(phrase) for s in self._senses.get(form, ()) if not s.name)
 
 
 def english_keys(gloss: str) -> list[tuple[str, bool, bool]]:
     """The lookup keys of one CC-CEDICT sense: (key, exact, name)."""
     if not gloss or _SKIP_SENSE_RE.match(gloss):
         return []
-    keys = [(m.group(1).lower(), False, True) for m in _ACRONYM_RE.finditer(gloss)]  # "(Fed)", "(GDP)"
+    # "Federal Reserve (Fed)", "(GDP)"; a leading "(US) Department of ..." only qualifies the name
+    keys = [(m.group(1).lower(), False, True) for m in _ACRONYM_RE.finditer(gloss) if m.start() > 0]
     # "foreign (currency) exchange" is found as "foreign exchange"
     head = " ".join(_PAREN_RE.sub(" ", gloss).split(";")[0].split(",")[0].split())
     core = _strip_leading(head)  # "the Times" is a name
@@ -132,6 +151,16 @@ def _strip_leading(text: str) -> str:
         if text.startswith(prefix):
             return text[len(prefix):]
     return text
+
+
+def _derived(phrase: str) -> list[str]:
+    """The verb a noun at the end of the phrase is made from (settlement, registration, inspection)."""
+    head, _, last = phrase.rpartition(" ")
+    variants = []
+    for suffix, repl in _DERIVATIONS:
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
+            variants.append(last[: len(last) - len(suffix)] + repl)
+    return [f"{head} {v}" if head else v for v in dict.fromkeys(variants)]
 
 
 def _forms(phrase: str) -> list[str]:
@@ -176,26 +205,59 @@ def _longest_term(words: list[str], i: int, lookup: Dictionary,
                   doc_freq: Callable[[str], int]) -> tuple[Term | None, int]:
     if words[i].lower() in MONTHS and words[i][:1].isupper():
         return Term(words[i].lower(), ((MONTHS[words[i].lower()], 1.0),)), 1
-    for j in range(min(len(words), i + MAX_WORDS), i, -1):
-        phrase = " ".join(w.lower() for w in words[i:j])
-        if all(w in QUESTION_WORDS for w in phrase.split()):
-            if j - i == 1:
-                return None, 1
-            continue
-        senses = lookup.lookup(phrase)
-        capitalised = all(w[:1].isupper() for w in words[i:j]) and i > 0 or words[i].isupper()
-        candidates = _weigh(senses, capitalised, doc_freq)
-        if candidates:
-            return Term(phrase, candidates), j - i
+    for j in range(min(len(words), i + MAX_WORDS), i + 1, -1):  # the longest phrase the dictionary knows
+        term = _dictionary_term(words, i, j, lookup, doc_freq)
+        if term is not None:
+            return term, j - i
+    if (name := _name_term(words, i, lookup.pinyin, doc_freq)) is not None:
+        return name, 2
+    if (term := _dictionary_term(words, i, i + 1, lookup, doc_freq)) is not None:
+        return term, 1
     word = words[i]
+    if word.lower() in QUESTION_WORDS:
+        return None, 1
     if word[:1].isdigit() or (word[:1].isupper() and i > 0) or word.isupper():
         return Term(word.lower(), ((word.lower(), 1.0),), translated=False), 1  # a number or unknown name
     return None, 1
 
 
-def _weigh(senses: tuple[Sense, ...], capitalised: bool,
-           doc_freq: Callable[[str], int]) -> tuple[tuple[str, float], ...]:
-    """At most MAX_CANDIDATES headwords that occur in the corpus, weights summing to 1."""
+def _dictionary_term(words: list[str], i: int, j: int, lookup: Dictionary,
+                     doc_freq: Callable[[str], int]) -> Term | None:
+    """words[i:j] by its English senses, and a single word also by its sound when it is pinyin."""
+    phrase = " ".join(w.lower() for w in words[i:j])
+    if all(w in QUESTION_WORDS for w in phrase.split()):
+        return None
+    capitalised = all(w[:1].isupper() for w in words[i:j]) and i > 0 or words[i].isupper()
+    lower = all(w.islower() for w in words[i:j])
+    scores = _weigh(lookup.lookup(phrase, lower), capitalised, doc_freq)
+    if j == i + 1 and (capitalised or lower) and lookup.pinyin.is_pinyin(words[i]):
+        for spelling, df in lookup.pinyin.spell(words[i], capitalised, doc_freq):
+            _keep(scores, spelling, fit(spelling, df))
+    candidates = _top(scores)
+    return Term(phrase, candidates) if candidates else None
+
+
+def _name_term(words: list[str], i: int, pinyin: PinyinIndex, doc_freq: Callable[[str], int]) -> Term | None:
+    """A Chinese person's name in pinyin, surname first ("Pan Gongsheng", "Li Qiang")."""
+    pair = words[i:i + 2]
+    if len(pair) < 2 or not all(w[:1].isupper() and not w.isupper() and pinyin.is_pinyin(w) for w in pair):
+        return None
+    scores: dict[str, float] = {}
+    spellings = pinyin.spell("".join(pair), True, doc_freq) or pinyin.spell_name(pair, doc_freq)
+    for spelling, df in spellings:
+        _keep(scores, spelling, fit(spelling, df))
+    candidates = _top(scores)
+    return Term(" ".join(w.lower() for w in pair), candidates) if candidates else None
+
+
+def _keep(scores: dict[str, float], spelling: Spelling, score: float) -> None:
+    if len(spelling.chinese) == 1:
+        score *= SINGLE_CHAR_FIT
+    scores[spelling.chinese] = max(scores.get(spelling.chinese, 0.0), score)
+
+
+def _weigh(senses: tuple[Sense, ...], capitalised: bool, doc_freq: Callable[[str], int]) -> dict[str, float]:
+    """Each headword that occurs in the corpus, scored by how well its sense fits and how common it is."""
     best: dict[str, float] = {}
     for s in senses:
         df = doc_freq(s.chinese)
@@ -207,6 +269,30 @@ def _weigh(senses: tuple[Sense, ...], capitalised: bool,
         # a common headword is the likelier translation in news (取消 over 勾销 for "cancel")
         score = fit * math.log1p(df)
         best[s.chinese] = max(best.get(s.chinese, 0.0), score)
-    top = sorted(best.items(), key=lambda kv: -kv[1])[:MAX_CANDIDATES]
+    return best
+
+
+def _top(scores: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """At most MAX_CANDIDATES headwords, weights summing to 1."""
+    top = sorted(scores.items(), key=lambda kv: -kv[1])[:MAX_CANDIDATES]
     total = sum(w for _, w in top)
     return tuple((c, w / total) for c, w in top) if total > 0 else ()
+
+
+def disambiguate(translation: Translation, together: Callable[[str, str], float], floor: float = 0.1) -> Translation:
+    """Reweigh each phrase's candidates by how often they occur with the other phrases' candidates in the
+    corpus: the senses of one question belong to one story ("hukou settlement" is 户口 落户, not 户口 聚落)."""
+    terms = [t for t in translation.terms if t.translated]
+    if len(terms) < 2:
+        return translation
+    reweighed = []
+    for term in translation.terms:
+        if not term.translated or len(term.candidates) < 2:
+            reweighed.append(term)
+            continue
+        others = [t for t in terms if t is not term]
+        support = {c: sum(max(together(c, o) for o, _ in t.candidates) for t in others) / len(others)
+                   for c, _ in term.candidates}
+        scores = {c: w * (floor + support[c]) for c, w in term.candidates}
+        reweighed.append(Term(term.english, _top(scores), term.translated))
+    return Translation(tuple(reweighed), translation.confidence)

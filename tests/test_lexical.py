@@ -72,3 +72,20 @@ def test_hash_vocab_finds_every_token_and_nothing_else():
     compact = HashVocab.of(vocab)
     assert all(compact.get(t) == i for t, i in vocab.items())
     assert [compact.get(t) for t in ("词5000", "", "other")] == [None, None, None]
+
+
+@pytest.mark.parametrize("tokens", [["中国"], ["北京", "美国"], ["大使", "马尼拉", "视频"], ["峰会", "中国"],
+                                    ["zzqx"], ["阿斯塔纳", "zzqx"], ["中国", "中国"]])
+def test_co_freq_counts_passages_holding_every_token_as_brute_force_does(tokens):
+    index = LexicalIndex.build(TEXTS)
+    expected = sum(all(t in tokenize(text) for t in tokens) for text in TEXTS)
+    assert index.co_freq(tokens) == expected
+
+
+def test_phrase_freq_of_a_phrase_needs_its_tokens_together():
+    index = LexicalIndex.build(TEXTS + ["马尼拉的天气很好。", "北京的大使。"])
+    assert index.phrase_freq("马尼拉") == 2
+    # 大使 and 马尼拉 each occur twice, together only once
+    assert index.phrase_freq("马尼拉 大使") == 1
+    assert index.phrase_freq("大使马尼拉") == 0  # and never as one phrase: 使马 is no pair of the corpus
+    assert index.phrase_freq("马尼拉zzqx") == 0
