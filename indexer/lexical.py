@@ -187,8 +187,9 @@ class LexicalIndex:
 
     def co_freq(self, tokens: list[str]) -> int:
         """How many passages contain every one of the tokens."""
-        ids = [self._vocab.get(t) for t in dict.fromkeys(tokens)]
-        if not ids or any(tid is None for tid in ids):
+        found = [self._vocab.get(t) for t in dict.fromkeys(tokens)]
+        ids = [tid for tid in found if tid is not None]
+        if not ids or len(ids) < len(found):
             return 0
         indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
         # the rarest token's passages, looked up in each other token's sorted posting list

@@ -33,8 +33,9 @@ class PinyinIndex:
     """Toneless pinyin -> headwords, syllable -> characters, and the English words (never read as pinyin)."""
 
     def __init__(self) -> None:
-        self.words: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-        self.chars: dict[str, list[str]] = defaultdict(list)
+        # as strings, not lists of tuples (a third of the memory): "N广州 N光州", N a name and w a word
+        self.words: dict[str, str] = defaultdict(str)
+        self.chars: dict[str, str] = defaultdict(str)  # syllable -> its characters, one string
         self.surnames: set[str] = set()
         self.syllables: set[str] = set()
         self.english: set[str] = set()
@@ -53,10 +54,10 @@ class PinyinIndex:
         for syllable in syllables:
             self.syllables.update(_forms(syllable))
         for key in _forms("".join(syllables)):
-            self.words[key].append((simplified, pinyin[:1].isupper()))
+            self.words[key] += ("N" if pinyin[:1].isupper() else "w") + simplified + " "
         if len(simplified) == 1:
             for form in _forms(syllables[0]):
-                self.chars[form].append(simplified)
+                self.chars[form] += simplified
             if any(_SURNAME_RE.match(g) for g in glosses):
                 self.surnames.add(simplified)
 
@@ -70,7 +71,7 @@ class PinyinIndex:
     def spell(self, word: str, capitalised: bool, doc_freq: Callable[[str], int]) -> list[tuple[Spelling, int]]:
         """Headwords whose pinyin is the word's, with their corpus frequency (only those the corpus has)."""
         found = []
-        for chinese, name in self.words.get(_key(word), ()):
+        for chinese, name in self.headwords(_key(word)):
             # a capitalised word spells a name (Yulong is not 鱼龙), a lower-case one a word (hukou: 户口);
             # one syllable stands for too many characters to guess
             if name != capitalised or len(chinese) < 2:
@@ -79,6 +80,10 @@ class PinyinIndex:
             if df > 0:
                 found.append((Spelling(chinese, name), df))
         return found
+
+    def headwords(self, key: str) -> list[tuple[str, bool]]:
+        """(Simplified headword, is a name) of every entry whose toneless pinyin is `key`."""
+        return [(entry[1:], entry[0] == "N") for entry in self.words.get(key, "").split()]
 
     def spell_name(self, words: list[str], doc_freq: Callable[[str], int]) -> list[tuple[Spelling, int]]:
         """A person's name, a one-syllable surname and a given name of one or two ("Pan Gongsheng"), spelled

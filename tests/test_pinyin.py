@@ -85,5 +85,5 @@ def test_a_name_whose_characters_never_occur_together_is_not_spelled():
 def test_the_shipped_dictionary_spells_pinyin():
     from search_api.bridge import dictionary
 
-    assert ("广州", True) in dictionary().pinyin.words["guangzhou"]
+    assert ("广州", True) in dictionary().pinyin.headwords("guangzhou")
     assert dictionary().pinyin.is_pinyin("hukou") and not dictionary().pinyin.is_pinyin("change")
