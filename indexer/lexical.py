@@ -180,10 +180,12 @@ class LexicalIndex:
     def phrase_freq(self, text: str) -> int:
         """An upper bound on how many passages contain `text`: its own df when it is one token, else how
         many passages hold all of its tokens (0 when any is missing)."""
+        norm = normalize(text)
+        whole = self.doc_freq(norm)
+        if whole or (len(norm) == 2 and all(map(_is_cjk, norm))):  # a CJK pair's only token is itself
+            return whole
         tokens = query_tokens(text)
-        if not tokens:
-            return 0
-        return self.doc_freq(normalize(text)) or self.co_freq(tokens)
+        return self.co_freq(tokens) if tokens else 0
 
     def co_freq(self, tokens: list[str]) -> int:
         """How many passages contain every one of the tokens."""

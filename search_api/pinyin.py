@@ -103,11 +103,15 @@ class PinyinIndex:
         """Spellings from a dictionary surname whose every character pair occurs in the corpus, the
         BEAM with the commonest rarest pair kept at each step."""
         beams = [(c, 1 << 30) for c in self.chars.get(syllables[0], ()) if c in self.surnames]
+        pairs: dict[str, int] = {}  # beams share their last character: each pair is looked up once
         for syllable in syllables[1:]:
             grown = []
             for prefix, df in beams:
                 for c in self.chars.get(syllable, ()):
-                    pair = doc_freq(prefix[-1] + c)
+                    key = prefix[-1] + c
+                    if key not in pairs:
+                        pairs[key] = doc_freq(key)
+                    pair = pairs[key]
                     if pair > 0:
                         grown.append((prefix + c, min(df, pair)))
             beams = sorted(grown, key=lambda b: -b[1])[:BEAM]
