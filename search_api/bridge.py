@@ -114,14 +114,10 @@ class Dictionary:
     def lookup(self, phrase: str, lower: bool = False) -> tuple[Sense, ...]:
         """The senses of the phrase or of an inflected form of it; a lower-case word skips a form that
         is only a name ("jobs" is the plural of job, not Steve Jobs)."""
-        found: tuple[Sense, ...] = ()
         for form in _forms(phrase):
             senses = self._senses.get(form)
             if senses and not (lower and all(s.name for s in senses)):
-                found = senses
-                break
-        if found:
-            return found
+                return senses
         # a noun the dictionary lacks: its verb's senses ("household registration" -> household register: 户籍)
         return tuple(Sense(s.chinese, s.rank + DERIVED_RANK, s.exact, s.name)
                      for form in _derived(phrase) for s in self._senses.get(form, ()) if not s.name)
@@ -278,21 +274,3 @@ def _top(scores: dict[str, float]) -> tuple[tuple[str, float], ...]:
     total = sum(w for _, w in top)
     return tuple((c, w / total) for c, w in top) if total > 0 else ()
 
-
-def disambiguate(translation: Translation, together: Callable[[str, str], float], floor: float = 0.1) -> Translation:
-    """Reweigh each phrase's candidates by how often they occur with the other phrases' candidates in the
-    corpus: the senses of one question belong to one story ("hukou settlement" is 户口 落户, not 户口 聚落)."""
-    terms = [t for t in translation.terms if t.translated]
-    if len(terms) < 2:
-        return translation
-    reweighed = []
-    for term in translation.terms:
-        if not term.translated or len(term.candidates) < 2:
-            reweighed.append(term)
-            continue
-        others = [t for t in terms if t is not term]
-        support = {c: sum(max(together(c, o) for o, _ in t.candidates) for t in others) / len(others)
-                   for c, _ in term.candidates}
-        scores = {c: w * (floor + support[c]) for c, w in term.candidates}
-        reweighed.append(Term(term.english, _top(scores), term.translated))
-    return Translation(tuple(reweighed), translation.confidence)

@@ -25,7 +25,6 @@ _SURNAME_RE = re.compile(r"^surname [A-Z]")
 @dataclass(frozen=True)
 class Spelling:
     chinese: str
-    name: bool  # the dictionary writes its pinyin capitalised: a proper name
     spelled: bool = False  # spelled character by character, not a dictionary headword
 
 
@@ -78,7 +77,7 @@ class PinyinIndex:
                 continue
             df = doc_freq(chinese)
             if df > 0:
-                found.append((Spelling(chinese, name), df))
+                found.append((Spelling(chinese), df))
         return found
 
     def headwords(self, key: str) -> list[tuple[str, bool]]:
@@ -97,7 +96,7 @@ class PinyinIndex:
                 continue
             for chinese in self._chains([_key(surname), *syllables], doc_freq):
                 best[chinese] = max(best.get(chinese, 0), doc_freq(chinese))
-        return [(Spelling(c, True, spelled=True), df) for c, df in best.items() if df > 0]
+        return [(Spelling(c, spelled=True), df) for c, df in best.items() if df > 0]
 
     def _chains(self, syllables: list[str], doc_freq: Callable[[str], int]) -> list[str]:
         """Spellings from a dictionary surname whose every character pair occurs in the corpus, the
