@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.query import start_server
+from bench.query import running_server
 from bench.stats import percentiles, rss_mb
 from indexer import store
 
@@ -29,13 +29,11 @@ def republish(index: Path) -> None:
 
 
 def run(index: Path, clients: int = 32, seconds: float = 60.0, reload_every: float | None = None) -> dict:
-    proc, base = start_server(index)
-    stop = time.monotonic() + seconds
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
-    def client(seed: int) -> None:
+    def client(seed: int, base: str, stop: float) -> None:
         rng = random.Random(seed)
         with httpx.Client(timeout=30) as c:
             while time.monotonic() < stop:
@@ -53,9 +51,10 @@ def run(index: Path, clients: int = 32, seconds: float = 60.0, reload_every: flo
                         errors.append(detail)
 
     reloads = 0
-    try:
+    with running_server(index) as (proc, base):
+        stop = time.monotonic() + seconds
         with ThreadPoolExecutor(clients + 1) as pool:
-            futures = [pool.submit(client, i) for i in range(clients)]
+            futures = [pool.submit(client, i, base, stop) for i in range(clients)]
             while reload_every and time.monotonic() + reload_every < stop:
                 time.sleep(reload_every)
                 republish(index)
@@ -63,9 +62,6 @@ def run(index: Path, clients: int = 32, seconds: float = 60.0, reload_every: flo
             for f in futures:
                 f.result()
         memory = rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     return {"clients": clients, "seconds": seconds, "requests": len(latencies), "errors": len(errors),
             "error_samples": errors[:5], "index_reloads": reloads,
             "requests_per_s": round(len(latencies) / seconds, 1), **percentiles(latencies), "server_memory": memory}

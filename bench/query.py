@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -49,10 +52,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index: Path) -> tuple[subprocess.Popen, str]:
+def start_server(index: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`python -m search_api serve` on a free port, once healthy; `env` adds to this process's environment."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "search_api", "serve", "--index", str(index), "--port",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -63,6 +68,17 @@ def start_server(index: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not become healthy within 300 s")
+
+
+@contextmanager
+def running_server(index: Path, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """start_server() for the length of a with-block, stopped at its end whatever happens."""
+    proc, base = start_server(index, env)
+    try:
+        yield proc, base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 LONG_QUERY_CHARS = 2000  # the API's longest query (schemas.MAX_QUERY_CHARS)
@@ -113,8 +129,7 @@ def _timed_get(client: httpx.Client, base: str, q: str) -> float:
 
 
 def over_http(index: Path, queries: dict[str, list[str]], clients: int = 8, per_client: int = 25) -> dict:
-    proc, base = start_server(index)
-    try:
+    with running_server(index) as (proc, base):
         with httpx.Client(timeout=30) as client:
             for q in [q for qs in queries.values() for q in qs][:10]:
                 _timed_get(client, base, q)
@@ -132,9 +147,6 @@ def over_http(index: Path, queries: dict[str, list[str]], clients: int = 8, per_
             latencies = [ms for chunk in pool.map(worker, range(clients)) for ms in chunk]
         wall = time.perf_counter() - started
         memory = rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     return {"sequential": sequential, "server_memory": memory, "long_vs_short": long_short,
             "concurrent": {"clients": clients, "requests": len(latencies), "errors": 0,
                            "requests_per_s": round(len(latencies) / wall, 1), **percentiles(latencies)}}

@@ -163,13 +163,7 @@ SERVER_API_KEY = "test-server-key"
 def keyed_server(seed_index: Path):
     """One real server (a subprocess, as users run it) on the seed index that requires SERVER_API_KEY; the
     MCP and retriever tests share it, since each server loads both models."""
-    from bench.query import start_server
+    from bench.query import running_server
 
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("NEWSSEARCH_API_KEY", SERVER_API_KEY)  # the subprocess inherits os.environ; Settings reads it
-        proc, base_url = start_server(seed_index)
-    try:
+    with running_server(seed_index, env={"NEWSSEARCH_API_KEY": SERVER_API_KEY}) as (_, base_url):
         yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

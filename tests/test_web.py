@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.query import start_server
+from bench.query import running_server
 from tests.serving import build_jsonl_index, long_article
 
 pytestmark = pytest.mark.slow
@@ -20,12 +20,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 @pytest.fixture(scope="module")
 def server(seed_index: Path):
-    proc, base = start_server(seed_index)
-    try:
+    with running_server(seed_index) as (_, base):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
