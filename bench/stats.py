@@ -16,13 +16,16 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
 
 
 def rss_mb(pid: int) -> dict[str, float]:
-    """Resident and peak resident memory of a process, from /proc (Linux)."""
+    """Resident and peak resident memory of a process, from /proc (Linux), with the resident part split
+    into the process's own (anonymous) memory and pages of mapped files (libraries, memory-mapped index
+    files: shared with the page cache and reclaimable)."""
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             fields[key] = int(value.split()[0]) / 1024
-    return {"rss_mb": round(fields.get("VmRSS", 0.0), 1), "peak_rss_mb": round(fields.get("VmHWM", 0.0), 1)}
+    return {"rss_mb": round(fields.get("VmRSS", 0.0), 1), "peak_rss_mb": round(fields.get("VmHWM", 0.0), 1),
+            "anon_mb": round(fields.get("RssAnon", 0.0), 1), "file_mb": round(fields.get("RssFile", 0.0), 1)}
 
 
 def dir_mb(path: Path) -> float:

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--store", choices=("faiss", "qdrant"), default="faiss", help="vector store")
     build.add_argument("--qdrant-url", help="Qdrant server or cluster URL (with --store qdrant)")
     build.add_argument("--qdrant-path", help="folder for Qdrant's embedded local mode (with --store qdrant)")
+    build.add_argument("--ray", metavar="ADDRESS",
+                       help="embed on a Ray cluster: 'auto' (the one started on this machine with `ray start`) "
+                            "or its address; needs the [ray] extra on every node")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.add_argument("--summary-json", type=Path, metavar="FILE", help="also write the build summary as JSON")
     build.add_argument("--allow-shrink", action="store_true",
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                              models=tuple(args.model or DEFAULT_MODELS), batch_size=args.batch_size,
                              ann_threshold=args.ann_threshold, store=args.store, qdrant_url=args.qdrant_url,
                              qdrant_path=args.qdrant_path, show_progress=not args.quiet,
-                             keep_builds=args.keep_builds, allow_shrink=args.allow_shrink, strict=args.strict)
+                             keep_builds=args.keep_builds, allow_shrink=args.allow_shrink, strict=args.strict,
+                             ray=args.ray)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

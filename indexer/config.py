@@ -36,6 +36,8 @@ class IndexConfig:
     allow_shrink: bool = False
     # Refuse to publish when any input (folder, file, record) was skipped.
     strict: bool = False
+    # Embed on a Ray cluster ("auto": the one running on this machine, or its address); None: here.
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_chars < 50:
@@ -48,6 +50,8 @@ class IndexConfig:
             raise ValueError(f"store must be 'faiss' or 'qdrant', got {self.store!r}")
         if self.store == "qdrant" and bool(self.qdrant_url) == bool(self.qdrant_path):
             raise ValueError("--store qdrant needs exactly one of --qdrant-url or --qdrant-path")
+        if self.ray is not None and not self.ray.strip():
+            raise ValueError("--ray needs 'auto' or a cluster address, got an empty string")
         if self.keep_builds < 0:
             raise ValueError(f"keep_builds must be >= 0, got {self.keep_builds}")
 

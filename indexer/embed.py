@@ -26,6 +26,14 @@ class SpanEmbedder(Embedder, Protocol):
     def encode_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]: ...
 
 
+@runtime_checkable
+class TokenCounter(Protocol):
+    """An embedder that can say how many tokens each text costs it: a build batches texts of equal token
+    counts, so no pass pays for padding."""
+
+    def token_counts(self, texts: list[str]) -> list[int]: ...
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim == 1:
@@ -120,6 +128,9 @@ class E5Embedder:
                 pooled.append(tokens[inside].mean(axis=0) if inside.any() else passage_vectors[row])
             out.append(l2_normalize(np.stack(pooled)))
         return out
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch([self.PASSAGE + t for t in texts])]
 
     PASSAGE, QUERY = "passage: ", "query: "  # e5 was trained with these prefixes; without them quality drops
 

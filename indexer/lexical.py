@@ -74,15 +74,17 @@ def _is_cjk(ch: str) -> bool:
 def cached_tokens(index_dir: Path, passages: Sequence[Passage]) -> Iterator[list[str]]:
     """Each passage's tokens; only passages the last build did not see go through jieba (the slow part).
 
-    Tokens are kept joined, one string per passage (a 50 MB text has ~35M tokens: as separate Python
-    strings they would take gigabytes), and split again one passage at a time.
+    Read from the token cache one passage at a time, so memory holds one passage's tokens, not the
+    corpus's; the cache ends up holding exactly these passages.
     """
-    cache = TokenCache(index_dir, TOKENIZER)
-    known = cache.load()
-    joined = {p.passage_id: known.get(p.passage_id) or _SEP.join(tokenize(p.text)) for p in passages}
-    del known
-    cache.save(joined)
-    return (joined[p.passage_id].split(_SEP) if joined[p.passage_id] else [] for p in passages)
+    with TokenCache(index_dir, TOKENIZER) as cache:
+        for p in passages:
+            joined = cache.get(p.passage_id)
+            if joined is None:
+                joined = _SEP.join(tokenize(p.text))
+                cache.put(p.passage_id, joined)
+            yield joined.split(_SEP) if joined else []
+        cache.keep_only(p.passage_id for p in passages)
 
 
 _SEP = "\x1f"  # never inside a token: jieba splits on whitespace and control characters are dropped

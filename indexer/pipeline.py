@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -66,22 +68,41 @@ def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSumm
     with store.build_lock(config.index_dir):
         store.clean_leftovers(config.index_dir)
         report = LoadReport()
-        corpus = collect(config, report)
+        raw = read_articles(config, report)
         summary.files, summary.records, summary.skipped = report.files, report.records, report.skipped
-        if not corpus.passages:
-            raise NothingToIndexError(f"nothing to index in {', '.join(map(str, config.sources))}: "
-                                      f"{len(report.skipped)} input(s) skipped")
-        summary.removed = check_publishable(config, corpus, report)
         vector_store = config.vector_store(store.index_id(config.index_dir))
-        fingerprint = build_fingerprint(config, corpus, embedders, vector_store)
-        if _live_fingerprint(config) == fingerprint:
-            summary.unchanged = True  # same passages, articles, models and settings: keep the live index
+        inputs = input_fingerprint(config, raw, embedders, vector_store)
+        live = _live_manifest(config)
+        if live.get("input_fingerprint") == inputs and not (config.strict and report.skipped):
+            # the same inputs through the same code and settings: the live index is what a build would
+            # make, so the cleaning (most of a no-change rebuild's time) is skipped too
+            summary.unchanged = True
+            summary.articles, summary.passages = live["counts"]["articles"], live["counts"]["passages"]
+            summary.duplicates = live["counts"].get("duplicates", 0)
+            summary.skipped += [Skip(*s) for s in live.get("article_skips", [])]  # found when it was cleaned
         else:
-            _build_and_publish(config, corpus, embedders, summary, fingerprint, vector_store)
-    summary.articles, summary.passages, summary.duplicates = (
-        len(corpus.articles), len(corpus.passages), corpus.duplicates)
+            _collect_and_publish(config, raw, report, embedders, summary, inputs, vector_store)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _collect_and_publish(config: IndexConfig, raw: list[Article], report: LoadReport,
+                         embedders: Sequence[Embedder], summary: BuildSummary, inputs: str,
+                         vector_store: dict) -> None:
+    corpus = collect(config, raw, report)
+    del raw
+    summary.skipped = report.skipped
+    if not corpus.passages:
+        raise NothingToIndexError(f"nothing to index in {', '.join(map(str, config.sources))}: "
+                                  f"{len(report.skipped)} input(s) skipped")
+    summary.removed = check_publishable(config, corpus, report)
+    fingerprint = build_fingerprint(config, corpus, embedders, vector_store)
+    if _live_manifest(config).get("build_fingerprint") == fingerprint:
+        summary.unchanged = True  # same passages, articles, models and settings: keep the live index
+    else:
+        _build_and_publish(config, corpus, embedders, summary, fingerprint, vector_store, inputs)
+    summary.articles, summary.passages, summary.duplicates = (
+        len(corpus.articles), len(corpus.passages), corpus.duplicates)
 
 
 def check_publishable(config: IndexConfig, corpus: Corpus, report: LoadReport) -> int:
@@ -124,10 +145,13 @@ def _list(items, limit: int = 10) -> str:
 
 
 def _build_and_publish(config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
-                       summary: BuildSummary, fingerprint: str, vector_store: dict) -> None:
+                       summary: BuildSummary, fingerprint: str, vector_store: dict, inputs: str) -> None:
     build_dir = store.new_build_dir(config.index_dir)
     try:
-        _write(build_dir, config, corpus, embedders, summary, fingerprint, vector_store)
+        article_skips = [list(s) for s in summary.skipped if s.kind == "article"]
+        _write(build_dir, config, corpus, embedders, summary, {
+            "build_fingerprint": fingerprint, "input_fingerprint": inputs, "article_skips": article_skips},
+               vector_store)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
@@ -147,20 +171,47 @@ def build_fingerprint(config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     return digest.hexdigest()
 
 
-def _live_fingerprint(config: IndexConfig) -> str | None:
+# The modules that turn an input into passages: a change to any of them changes what a build makes.
+_CODE = ("load.py", "html.py", "links.py", "clean.py", "normalize.py", "chunk.py")
+
+
+def input_fingerprint(config: IndexConfig, raw: list[Article], embedders: Sequence[Embedder],
+                      vector_store: dict) -> str:
+    """Everything a build reads, before cleaning: the records themselves, the code and settings that
+    clean and chunk them, and what build_fingerprint adds after."""
+    digest = hashlib.sha1()
+    folder = Path(__file__).parent
+    for name in _CODE:
+        digest.update((folder / name).read_bytes())
+    for a in raw:
+        digest.update(repr((a.doc_id, a.path, a.title, a.url, a.date, a.source, a.is_html)).encode("utf-8"))
+        digest.update(hashlib.sha1(a.text.encode("utf-8", "surrogatepass")).digest())
+    models = [(e.name, e.model_id, e.dim, isinstance(e, SpanEmbedder)) for e in embedders]
+    for part in (models, config.chunking(), vector_store, config.ann_threshold, TOKENIZER, FORMAT_VERSION):
+        digest.update(repr(part).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _live_manifest(config: IndexConfig) -> dict:
     try:
-        return store.read_manifest(config.index_dir).get("build_fingerprint")
+        return store.read_manifest(config.index_dir)
     except (store.IndexNotFoundError, store.IndexMismatchError, OSError, ValueError):
-        return None
+        return {}
 
 
-def collect(config: IndexConfig, report: LoadReport) -> Corpus:
+def read_articles(config: IndexConfig, report: LoadReport) -> list[Article]:
+    from tqdm import tqdm
+
+    return list(tqdm(load_articles(list(config.sources), report), desc="read", unit="article",
+                     disable=not config.show_progress))
+
+
+def collect(config: IndexConfig, raw: list[Article], report: LoadReport) -> Corpus:
     """Clean and chunk every article; a passage seen twice is kept once with both occurrences."""
     from tqdm import tqdm
 
     quiet = not config.show_progress
-    raw = [_extract(a) for a in tqdm(load_articles(list(config.sources), report), desc="read", unit="article",
-                                     disable=quiet)]
+    raw = [_extract(a) for a in raw]
     boilerplate = corpus_boilerplate([a.text for a in raw])
     corpus = Corpus()
     seen_ids: set[str] = set()
@@ -214,8 +265,20 @@ def _majority_lang(passages: list[Passage]) -> str:
     return max(weights, key=lambda lang: weights[lang]) if weights else detect_lang("")
 
 
+def _ray_encoder(config: IndexConfig, position: int, embedder: Embedder):
+    """The Ray pool for this model when the build runs on a cluster; the workers load the model by the
+    same spec the driver did."""
+    if config.ray is None:
+        return None
+    if position >= len(config.models):
+        raise ValueError("a Ray build needs one --model spec per embedder")
+    from indexer.ray_embed import RayEncoder
+
+    return RayEncoder(config.ray, config.models[position], (embedder.model_id, embedder.dim))
+
+
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
-           summary: BuildSummary, fingerprint: str, vector_store: dict) -> None:
+           summary: BuildSummary, fingerprints: dict, vector_store: dict) -> None:
     passages = list(corpus.passages.values())
     spans = [sentence_spans(p.text) for p in passages]  # the same sentence rows for every model
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
@@ -223,14 +286,24 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     models = {}
     # One model after the other, each on all cores: running them side by side on one core each was
     # slower, because the slower model's long tail then ran on a single core (README, #4 notes).
-    for embedder in embedders:
+    for position, embedder in enumerate(embedders):
         started = time.perf_counter()
         units, is_passage = units_for(embedder, passages, spans)
-        vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units)
+        encoder = _ray_encoder(config, position, embedder)
+        try:
+            vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units, encoder)
+        finally:
+            if encoder is not None:
+                encoder.close()
         summary.reused[embedder.name] = len(units) - summary.embedded[embedder.name]
+        del units
         summary.embed_seconds[embedder.name] = time.perf_counter() - started
-        store.write_signal(build_dir, embedder.name, vectors[is_passage], vector_store, config.ann_threshold)
-        store.write_sentence_vectors(build_dir, embedder.name, vectors[~is_passage])
+        store.write_signal(build_dir, embedder.name, vectors.gather(np.flatnonzero(is_passage)), vector_store,
+                           config.ann_threshold)
+        sentence_rows = np.flatnonzero(~is_passage)
+        store.write_sentence_vectors(build_dir, embedder.name, embedder.dim,
+                                     functools.partial(vectors.blocks, sentence_rows))
+        vectors.close()
         models[embedder.name] = {
             "model_id": embedder.model_id, "dim": embedder.dim, "index": config.vector_index(len(passages)),
             "sentences": int(offsets[-1]), "sentence_index": "int8-mmap",
@@ -244,7 +317,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         "vector_store": vector_store,
         "lexical": {"method": "bm25s", "tokenizer": TOKENIZER},
         "chunking": config.chunking(),
-        "counts": {"articles": len(corpus.articles), "passages": len(passages)},
-        "build_fingerprint": fingerprint,
+        "counts": {"articles": len(corpus.articles), "passages": len(passages), "duplicates": corpus.duplicates},
+        **fingerprints,
         "sources": [str(s) for s in config.sources],
     })

@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -284,23 +284,74 @@ def _half_to_float() -> np.ndarray:
     return np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
 
 
-def write_sentence_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> None:
+def write_sentence_vectors(build_dir: Path, name: str, dim: int,
+                           blocks: Callable[[], Iterable[np.ndarray]]) -> None:
     """Sentence vectors as int8 with one scale per dimension. They only rescore candidates that the passage
     vectors and BM25 found (a sentence-level nearest-neighbour search added nothing on news or xquad), so
-    they need no index, and the server maps them from disk instead of holding them (README: Scale)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    scale = np.abs(vectors).max(axis=0) / 127 if len(vectors) else np.ones(vectors.shape[1], np.float32)
-    scale = np.where(scale > 0, scale, 1).astype(np.float32)
-    np.save(build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy", np.round(vectors / scale).astype(np.int8))
+    they need no index, and the server maps them from disk instead of holding them (README: Scale).
+
+    `blocks()` yields the float32 vectors in row order, a block at a time; it is called twice (scale, then
+    codes), so a build never holds every sentence vector at once.
+    """
+    peak, rows = np.zeros(dim, np.float32), 0
+    for block in blocks():
+        if len(block):
+            peak, rows = np.maximum(peak, np.abs(block).max(axis=0)), rows + len(block)
+    scale = np.where(peak > 0, peak / 127, 1).astype(np.float32)
+    with open(build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy", "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "|i1", "fortran_order": False,
+                                                       "shape": (rows, dim)})
+        for block in blocks():
+            handle.write(np.round(block / scale).astype(np.int8).tobytes())
     np.save(build_dir / f"{name}{SENTENCE_SUFFIX}.scale.npy", scale)
 
 
+SENTENCE_GAP = 16  # rows: asked-for rows this close together are read in one call
+
+
 def sentence_reader(build_dir: Path, name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """rows -> float32 sentence vectors, read from the memory-mapped int8 file (only the rows asked for
-    are read)."""
-    codes = np.load(build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy", mmap_mode="r")
+    """rows -> float32 sentence vectors, read from the int8 file with pread: only the rows asked for
+    are read, and what was read stays in the kernel's page cache, shared and reclaimable. Through a memory
+    map every page a query ever touched would count as the server's own memory until it exits (at 145k
+    passages that was the whole 640 MB after a few hundred queries)."""
+    path = build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy"
+    handle = open(path, "rb")  # closed when the reader (and the searcher holding it) is collected
+    version = np.lib.format.read_magic(handle)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    (n, dim), _, dtype = read_header(handle)
+    if dtype != np.int8:
+        raise IndexMismatchError(f"{path.name}: sentence vectors are {dtype}, expected int8")
+    offset = handle.tell()
     scale = np.load(build_dir / f"{name}{SENTENCE_SUFFIX}.scale.npy")
-    return lambda rows: codes[np.asarray(rows, dtype=np.int64)].astype(np.float32) * scale
+
+    def read(rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros((0, dim), np.float32)
+        if rows.min() < 0 or rows.max() >= n:
+            raise IndexError(f"sentence rows outside 0..{n}")
+        order = np.argsort(rows, kind="stable")
+        wanted = rows[order]
+        # runs of nearby rows, one read each into one buffer: no Python work per row
+        cut = np.flatnonzero(np.diff(wanted) > SENTENCE_GAP) + 1
+        firsts = wanted[np.concatenate([[0], cut])]
+        lasts = wanted[np.concatenate([cut - 1, [len(wanted) - 1]])] + 1
+        sizes = (lasts - firsts) * dim
+        buffer = bytearray(int(sizes.sum()))
+        view, fd, at = memoryview(buffer), handle.fileno(), 0
+        for first, size in zip((offset + firsts * dim).tolist(), sizes.tolist()):
+            if os.preadv(fd, [view[at:at + size]], first) != size:
+                raise OSError(f"{path.name}: short read (was the file truncated?)")
+            at += size
+        run = np.repeat(np.arange(len(firsts)), np.diff(np.concatenate([[0], cut, [len(wanted)]])))
+        starts = np.cumsum(lasts - firsts) - (lasts - firsts)  # each run's first row in the buffer
+        codes = np.frombuffer(buffer, dtype=np.int8).reshape(-1, dim)
+        out = np.empty((len(rows), dim), dtype=np.float32)
+        out[order] = codes[starts[run] + wanted - firsts[run]]
+        out *= scale
+        return out
+
+    return read
 
 
 def build_id(build_dir: Path) -> str:

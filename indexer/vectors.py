@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from indexer.cache import EmbeddingCache
 from indexer.chunk import Passage, passage_id, passage_sentences
 from indexer.config import IndexConfig
-from indexer.embed import Embedder, SpanEmbedder
+from indexer.embed import Embedder, SpanEmbedder, TokenCounter
+from indexer.rowfile import RowFile
+
+if TYPE_CHECKING:
+    from indexer.ray_embed import RayEncoder
 
 CHECKPOINT_TEXTS = 512  # embeddings are written to the cache this often, so a crash loses little
 
@@ -42,61 +48,88 @@ def units_for(embedder: Embedder, passages: list[Passage],
     return units, np.arange(len(units)) < len(passages)
 
 
-def embed_units(config: IndexConfig, embedder: Embedder, units: list[Unit]) -> tuple[np.ndarray, int]:
-    """Vectors for every id of every unit (in order), and how many units had to be embedded.
+def embed_units(config: IndexConfig, embedder: Embedder, units: list[Unit],
+                encoder: RayEncoder | None = None) -> tuple[RowFile, int]:
+    """Vectors for every id of every unit (in order, in a scratch file), and how many units had to be
+    embedded.
 
     Units this model embedded before come from the cache; finished batches reach the cache as they go,
-    so an interrupted build resumes where it stopped.
+    so an interrupted build resumes where it stopped. Memory holds a batch and one cache shard at a time.
+    `encoder`: run the batches on a Ray cluster instead of here (the same batches, so the same vectors).
     """
     from tqdm import tqdm
 
     # late-chunked vectors live apart from separately embedded ones: their passage vectors may differ
     late = isinstance(embedder, SpanEmbedder)
     cache = EmbeddingCache(config.index_dir, embedder.model_id + ("+late" if late else ""), embedder.dim)
-    cached = cache.load()
     ids = [uid for unit in units for uid in unit.ids()]
     starts = np.concatenate([[0], np.cumsum([1 + len(u.spans) for u in units])]).astype(np.int64)
-    vectors = np.zeros((len(ids), embedder.dim), dtype=np.float32)
-    first: dict[str, int] = {}
-    todo: list[int] = []
-    for i, unit in enumerate(units):
-        if all(uid in cached for uid in unit.ids()):
-            vectors[starts[i]:starts[i + 1]] = [cached[uid] for uid in unit.ids()]
-        elif unit.uid not in first:
-            first[unit.uid] = i
-            todo.append(i)
-    todo.sort(key=lambda i: len(units[i].text))  # similar lengths per batch: padding is wasted work
+    vectors = RowFile(config.index_dir, len(ids), embedder.dim)
+    row_of: dict[str, int] = {}
+    for row, uid in enumerate(ids):
+        row_of.setdefault(uid, row)
+    found, stale = cache.fill(row_of, vectors)
+    del row_of
+    first: dict[str, int] = {}  # a text repeated in several units is embedded (and read) once
+    todo = [i for i, unit in enumerate(units) if first.setdefault(unit.uid, i) == i
+            and not found[starts[i]:starts[i + 1]].all()]
+    todo = _by_cost(embedder, units, todo)
     bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="text", disable=not config.show_progress)
     pending: list[int] = []
-    for start in range(0, len(todo), config.batch_size):
-        batch = todo[start:start + config.batch_size]
-        for i, block in zip(batch, _encode(embedder, [units[i] for i in batch])):
-            vectors[starts[i]:starts[i + 1]] = block
+    batches = [todo[start:start + config.batch_size] for start in range(0, len(todo), config.batch_size)]
+    for batch, blocks in zip(batches, _run(embedder, encoder, units, batches)):
+        for i, block in zip(batch, blocks):
+            vectors.write(int(starts[i]), block)
         pending += batch
         if len(pending) >= CHECKPOINT_TEXTS:
             _save(cache, units, pending, starts, vectors)
             pending = []
         bar.update(len(batch))
     bar.close()
-    for i, unit in enumerate(units):  # a repeated sentence was embedded once
-        if unit.uid in first and first[unit.uid] != i:
-            vectors[starts[i]:starts[i + 1]] = vectors[starts[first[unit.uid]]:starts[first[unit.uid] + 1]]
-    if set(cached) - set(ids):
+    _copy_repeats(units, first, starts, vectors)
+    if stale:
         cache.compact(ids, vectors)  # deleted or changed passages leave the cache
     else:
         _save(cache, units, pending, starts, vectors)
     return vectors, len(todo)
 
 
-def _encode(embedder: Embedder, units: list[Unit]) -> list[np.ndarray]:
-    if any(u.spans for u in units):
+def _by_cost(embedder: Embedder, units: list[Unit], todo: list[int]) -> list[int]:
+    """Units ordered by what they cost the model, so each batch holds equal lengths: a transformer pads a
+    batch to its longest text. Sorting by tokens, not characters, cut e5's padded tokens from 17 % to 0.1 %
+    on the news sample (mixed Chinese and English have different characters per token)."""
+    if isinstance(embedder, TokenCounter):
+        counts = embedder.token_counts([units[i].text for i in todo])
+        return [todo[j] for j in sorted(range(len(todo)), key=counts.__getitem__)]
+    return sorted(todo, key=lambda i: len(units[i].text))
+
+
+def _copy_repeats(units: list[Unit], first: dict[str, int], starts: np.ndarray, vectors: RowFile) -> None:
+    pairs = [(r, r - starts[i] + starts[first[u.uid]]) for i, u in enumerate(units) if first[u.uid] != i
+             for r in range(starts[i], starts[i + 1])]
+    if pairs:
+        dst, src = (np.array(x, dtype=np.int64) for x in zip(*pairs))
+        vectors.scatter(dst, vectors.gather(src))
+
+
+def _run(embedder: Embedder, encoder: RayEncoder | None, units: list[Unit],
+         batches: list[list[int]]) -> Iterator[list[np.ndarray]]:
+    payload = (([units[i].text for i in b], [list(units[i].spans) for i in b]) for b in batches)
+    if encoder is not None:
+        return encoder.map(list(payload))
+    return (encode_batch(embedder, texts, spans) for texts, spans in payload)
+
+
+def encode_batch(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]:
+    """Per text a (1 + len(spans), dim) block: its vector, then its sentences' (late chunking)."""
+    if any(spans):
         if not isinstance(embedder, SpanEmbedder):  # units_for gives spans only to a SpanEmbedder
             raise TypeError(f"{embedder.name}: units with sentence spans need an embedder that can pool spans")
-        return embedder.encode_spans([u.text for u in units], [list(u.spans) for u in units])
-    return list(embedder.encode([u.text for u in units])[:, None, :])
+        return embedder.encode_spans(texts, spans)
+    return list(embedder.encode(texts)[:, None, :])
 
 
 def _save(cache: EmbeddingCache, units: list[Unit], done: list[int], starts: np.ndarray,
-          vectors: np.ndarray) -> None:
-    rows = [r for i in done for r in range(starts[i], starts[i + 1])]
-    cache.append([uid for i in done for uid in units[i].ids()], vectors[rows])
+          vectors: RowFile) -> None:
+    rows = np.array([r for i in done for r in range(starts[i], starts[i + 1])], dtype=np.int64)
+    cache.append([uid for i in done for uid in units[i].ids()], vectors.gather(rows))

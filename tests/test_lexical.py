@@ -89,3 +89,28 @@ def test_phrase_freq_of_a_phrase_needs_its_tokens_together():
     assert index.phrase_freq("马尼拉 大使") == 1
     assert index.phrase_freq("大使马尼拉") == 0  # and never as one phrase: 使马 is no pair of the corpus
     assert index.phrase_freq("马尼拉zzqx") == 0
+
+
+@pytest.mark.parametrize("damage", [None, b"", b"SQLite format 3\x00" + b"\xff" * 200, b"not a database at all"])
+def test_token_cache_tokenises_only_new_passages_and_survives_damage(tmp_path, monkeypatch, damage):
+    from indexer import lexical
+    from indexer.cache import TokenCache
+    from indexer.chunk import Passage
+
+    def passages(texts):
+        return [Passage(passage_id=f"p-{t}", text=t, fp=t, lang="zh-Hans", doc_id="d", position=i)
+                for i, t in enumerate(texts)]
+
+    first = passages(["国务院常务会议研究部署", "格陵兰冰盖融化"])
+    assert list(lexical.cached_tokens(tmp_path, first)) == [lexical.tokenize(p.text) for p in first]
+    path = TokenCache(tmp_path, lexical.TOKENIZER).path
+    if damage is not None:
+        path.write_bytes(damage)
+    calls = []
+    real = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda text: calls.append(text) or real(text))
+    second = passages(["格陵兰冰盖融化", "央行下调存款准备金率"])
+    assert list(lexical.cached_tokens(tmp_path, second)) == [real(p.text) for p in second]
+    assert calls == (["央行下调存款准备金率"] if damage is None else [p.text for p in second])
+    with TokenCache(tmp_path, lexical.TOKENIZER) as cache:  # the dropped passage left the cache
+        assert cache.get("p-国务院常务会议研究部署") is None and cache.get("p-央行下调存款准备金率")

@@ -93,6 +93,24 @@ def test_rebuild_with_no_change_keeps_the_live_index(built_index):
     assert fresh[0].calls == 0 and again.passages == summary.passages
 
 
+def test_the_same_inputs_again_are_not_even_cleaned(built_index, monkeypatch):
+    from indexer import pipeline
+
+    config, summary, _ = built_index
+    monkeypatch.setattr(pipeline, "clean_text", lambda *a: pytest.fail("cleaned an unchanged corpus"))
+    again = build_index(config, _embedders())
+    assert again.unchanged
+    assert (again.articles, again.passages, again.duplicates) == (summary.articles, summary.passages,
+                                                                   summary.duplicates)
+    assert sorted(again.skipped) == sorted(summary.skipped)  # incl. what cleaning found: same exit status
+    monkeypatch.undo()
+    edited = config.sources[0] / "new.txt"
+    edited.write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
+    assert not build_index(config, _embedders()).unchanged
+    edited.write_text("格陵兰冰盖融化速度创下新的纪录！", encoding="utf-8")  # one character: a new input
+    assert not build_index(config, _embedders()).unchanged
+
+
 def test_rebuild_embeds_only_new_passages(built_index, monkeypatch):
     from indexer import lexical
 
@@ -182,12 +200,12 @@ def test_deleted_articles_leave_the_index_and_the_cache(built_index):
     config, summary, embedders = built_index
     gone = passage_id("日本和中国在东京举行安全对话，双方同意建立防务热线。")
     cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
-    assert gone in cache.load()
+    assert gone in cache.ids()
     (config.sources[0] / "d.jsonl").unlink()
     config = dataclasses.replace(config, allow_shrink=True)  # 2 of 7 articles: over the 10 % guard
     again = build_index(config, [FakeEmbedder("fake"), FakeSpanEmbedder("fake2", dim=32)])
     assert again.articles == summary.articles - 2 and again.removed == 2
-    assert gone not in cache.load()
+    assert gone not in cache.ids()
     assert gone not in {r[0] for r in sqlite3.connect(store.live_dir(config.index_dir) / store.DB)
                         .execute("SELECT passage_id FROM passages")}
 
@@ -239,7 +257,7 @@ def test_a_rebuild_that_would_lose_many_articles_is_refused_and_changes_nothing(
     config, _, _ = built_index
     before, ids = store.live_dir(config.index_dir), _doc_ids(config.index_dir)
     cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
-    cached = set(cache.load())
+    cached = cache.ids()
     (config.sources[0] / "d.jsonl").write_bytes(b"\xff\xfe broken export")  # the whole file is now bad
     with pytest.raises(PublishRefusedError) as err:
         build_index(config, _embedders())
@@ -248,7 +266,7 @@ def test_a_rebuild_that_would_lose_many_articles_is_refused_and_changes_nothing(
     assert "j1 (d.jsonl:1 skipped: malformed JSON" in message
     assert "j3 (d.jsonl:4 not found; d.jsonl has 1 skipped record(s))" in message
     assert store.live_dir(config.index_dir) == before and _doc_ids(config.index_dir) == ids
-    assert set(cache.load()) == cached  # nothing was purged from the embedding cache
+    assert cache.ids() == cached  # nothing was purged from the embedding cache
 
 
 def test_a_small_deletion_publishes_as_before(tmp_path: Path):
