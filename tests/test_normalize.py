@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.normalize import detect_lang, fingerprint, normalize, strip_pinyin, tidy
 
@@ -53,3 +55,10 @@ def test_cjk_share(text, low, high):
     from indexer.normalize import cjk_share
 
     assert low <= cjk_share(text) <= high
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
+def test_fingerprint_keeps_exactly_the_characters_isalnum_keeps(text):
+    # passage ids hash the fingerprint: any other set of characters would change every id
+    assert fingerprint(text) == "".join(ch for ch in normalize(text) if ch.isalnum())
