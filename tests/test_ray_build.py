@@ -73,3 +73,24 @@ def test_workers_with_another_model_are_refused_before_any_batch(ray_cluster):
 
     with pytest.raises(ValueError, match="Ray worker has model .*use-multilingual-v3.*the driver .*other-model"):
         RayEncoder(ray_cluster, "use", ("other-model", 512))
+
+
+def test_a_worker_killed_mid_build_is_restarted_and_its_batches_are_not_lost(ray_cluster):
+    import ray
+
+    from indexer.ray_embed import RayEncoder
+    from indexer.vectors import encode_batch
+
+    local = load_embedder("use")
+    encoder = RayEncoder(ray_cluster, "use", (local.model_id, local.dim))
+    batches = [([f"第{i}批的第{j}条新闻：冰盖融化速度创下纪录。" for j in range(4)], [[], [], [], []])
+               for i in range(12)]
+    results = encoder.map(batches)
+    got = [next(results)]
+    for actor in encoder._actors:  # every worker dies while batches are queued or running
+        ray.kill(actor, no_restart=False)
+    got += list(results)
+    encoder.close()
+    assert len(got) == len(batches)
+    for (texts, spans), blocks in zip(batches, got):
+        np.testing.assert_allclose(np.vstack(blocks), np.vstack(encode_batch(local, texts, spans)), atol=1e-5)
