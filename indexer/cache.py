@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.load import ascii_slug
-from indexer.rowfile import RowFile
+from indexer.rowfile import RowFile, read_npy_header
 
 CACHE_DIR = "cache"
 SHARD_ROWS = 65_536  # vectors per compacted shard: 128 MB at 512 dimensions
@@ -46,7 +46,7 @@ class EmbeddingCache:
         """Write each cached vector whose id is in `rows` to row rows[id] of `out`: which rows were filled,
         and whether the cache holds ids not asked for (then it is worth compacting).
 
-        Shards are read one at a time, so memory holds one shard, not the whole cache.
+        Shards are read a block at a time, so memory holds one block, not the whole cache.
         """
         found = np.zeros(len(out), dtype=bool)
         stale = False
@@ -87,10 +87,7 @@ def _read_blocks(shard: Path, dim: int) -> Iterator[tuple[np.ndarray, np.ndarray
         with archive.open("ids.npy") as handle:
             ids = np.lib.format.read_array(handle)
         with archive.open("vectors.npy") as handle:
-            version = np.lib.format.read_magic(handle)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read_header(handle)
+            shape, fortran, dtype = read_npy_header(handle)
             if len(shape) != 2 or shape[0] != len(ids) or fortran or dtype != np.float32:
                 raise ValueError("ids and vectors disagree")
             if shape[1] != dim:

@@ -7,9 +7,10 @@ import functools
 import hashlib
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from indexer.lexical import TOKENIZER, LexicalIndex, cached_tokens
 from indexer.load import Article, LoadReport, Skip, load_articles
 from indexer.normalize import detect_lang
 from indexer.vectors import embed_units, units_for
+
+if TYPE_CHECKING:
+    from indexer.ray_embed import RayEncoder
 
 
 class NothingToIndexError(RuntimeError):
@@ -164,11 +168,16 @@ def build_fingerprint(config: IndexConfig, corpus: Corpus, embedders: Sequence[E
                       vector_store: dict) -> str:
     """Everything the built index depends on: passages, where they occur, article metadata, settings."""
     digest = hashlib.sha1()
-    models = [(e.name, e.model_id, e.dim, isinstance(e, SpanEmbedder)) for e in embedders]
-    for part in (sorted(corpus.passages), corpus.occurrences, corpus.articles, models, config.chunking(),
-                 vector_store, config.ann_threshold, TOKENIZER, FORMAT_VERSION):
+    for part in (sorted(corpus.passages), corpus.occurrences, corpus.articles,
+                 *_settings(config, embedders, vector_store)):
         digest.update(repr(part).encode("utf-8"))
     return digest.hexdigest()
+
+
+def _settings(config: IndexConfig, embedders: Sequence[Embedder], vector_store: dict) -> tuple:
+    """What a build depends on besides its inputs: models, chunking, vector store, tokenizer, format."""
+    models = [(e.name, e.model_id, e.dim, isinstance(e, SpanEmbedder)) for e in embedders]
+    return models, config.chunking(), vector_store, config.ann_threshold, TOKENIZER, FORMAT_VERSION
 
 
 # The modules that turn an input into passages: a change to any of them changes what a build makes.
@@ -186,8 +195,7 @@ def input_fingerprint(config: IndexConfig, raw: list[Article], embedders: Sequen
     for a in raw:
         digest.update(repr((a.doc_id, a.path, a.title, a.url, a.date, a.source, a.is_html)).encode("utf-8"))
         digest.update(hashlib.sha1(a.text.encode("utf-8", "surrogatepass")).digest())
-    models = [(e.name, e.model_id, e.dim, isinstance(e, SpanEmbedder)) for e in embedders]
-    for part in (models, config.chunking(), vector_store, config.ann_threshold, TOKENIZER, FORMAT_VERSION):
+    for part in _settings(config, embedders, vector_store):
         digest.update(repr(part).encode("utf-8"))
     return digest.hexdigest()
 
@@ -265,16 +273,16 @@ def _majority_lang(passages: list[Passage]) -> str:
     return max(weights, key=lambda lang: weights[lang]) if weights else detect_lang("")
 
 
-def _ray_encoder(config: IndexConfig, position: int, embedder: Embedder):
-    """The Ray pool for this model when the build runs on a cluster; the workers load the model by the
-    same spec the driver did."""
+def _ray_encoder(config: IndexConfig, position: int, embedder: Embedder) -> Callable[[], RayEncoder] | None:
+    """What starts this model's Ray pool when the build runs on a cluster (called only when there is
+    something to embed); the workers load the model by the same spec the driver did."""
     if config.ray is None:
         return None
     if position >= len(config.models):
         raise ValueError("a Ray build needs one --model spec per embedder")
     from indexer.ray_embed import RayEncoder
 
-    return RayEncoder(config.ray, config.models[position], (embedder.model_id, embedder.dim))
+    return functools.partial(RayEncoder, config.ray, config.models[position], (embedder.model_id, embedder.dim))
 
 
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
@@ -289,12 +297,8 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
     for position, embedder in enumerate(embedders):
         started = time.perf_counter()
         units, is_passage = units_for(embedder, passages, spans)
-        encoder = _ray_encoder(config, position, embedder)
-        try:
-            vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units, encoder)
-        finally:
-            if encoder is not None:
-                encoder.close()
+        vectors, summary.embedded[embedder.name] = embed_units(config, embedder, units,
+                                                               _ray_encoder(config, position, embedder))
         summary.reused[embedder.name] = len(units) - summary.embedded[embedder.name]
         del units
         summary.embed_seconds[embedder.name] = time.perf_counter() - started

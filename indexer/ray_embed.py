@@ -34,8 +34,7 @@ class _Worker:
 class RayEncoder:
     """`map(batches)` over a pool of actors on the cluster at `address` ('auto' = the running local one)."""
 
-    def __init__(self, address: str, spec: str, expected: tuple[str, int], threads: int = 1,
-                 workers: int | None = None) -> None:
+    def __init__(self, address: str, spec: str, expected: tuple[str, int], threads: int = 1) -> None:
         import ray
         from ray.util import ActorPool
 
@@ -46,7 +45,7 @@ class RayEncoder:
             ray.init(address=address, log_to_driver=False,
                      runtime_env={"py_modules": [str(Path(indexer.__file__).parent)]})
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        count = workers or max(1, cpus // threads)
+        count = max(1, cpus // threads)
         remote: Any = ray.remote(num_cpus=threads, max_restarts=-1, max_task_retries=RETRIES)(_Worker)
         self._actors: list[Any] = [remote.remote(spec, threads) for _ in range(count)]
         for found in ray.get([a.identity.remote() for a in self._actors]):

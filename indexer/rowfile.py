@@ -79,6 +79,15 @@ class RowFile:
             yield self.gather(rows[start:start + size])
 
 
+def read_npy_header(handle) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) of the .npy file at `handle`, which is left at the first data byte:
+    the rows that follow can then be read a block or a run at a time."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)
+    return np.lib.format.read_array_header_2_0(handle)
+
+
 def _runs(sorted_rows: np.ndarray) -> Iterator[tuple[int, int]]:
     """[lo, hi) index ranges of sorted_rows holding consecutive, distinct row numbers."""
     if not len(sorted_rows):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import FORMAT_VERSION
+from indexer.rowfile import read_npy_header
 
 CURRENT = "current"  # symlink to the live build; replaced atomically by os.replace
 BUILDS = "builds"
@@ -316,9 +317,7 @@ def sentence_reader(build_dir: Path, name: str) -> Callable[[np.ndarray], np.nda
     passages that was the whole 640 MB after a few hundred queries)."""
     path = build_dir / f"{name}{SENTENCE_SUFFIX}.i8.npy"
     handle = open(path, "rb")  # closed when the reader (and the searcher holding it) is collected
-    version = np.lib.format.read_magic(handle)
-    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    (n, dim), _, dtype = read_header(handle)
+    (n, dim), _, dtype = read_npy_header(handle)
     if dtype != np.int8:
         raise IndexMismatchError(f"{path.name}: sentence vectors are {dtype}, expected int8")
     offset = handle.tell()

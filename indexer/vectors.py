@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,13 +49,14 @@ def units_for(embedder: Embedder, passages: list[Passage],
 
 
 def embed_units(config: IndexConfig, embedder: Embedder, units: list[Unit],
-                encoder: RayEncoder | None = None) -> tuple[RowFile, int]:
+                remote: Callable[[], RayEncoder] | None = None) -> tuple[RowFile, int]:
     """Vectors for every id of every unit (in order, in a scratch file), and how many units had to be
     embedded.
 
     Units this model embedded before come from the cache; finished batches reach the cache as they go,
     so an interrupted build resumes where it stopped. Memory holds a batch and one cache shard at a time.
-    `encoder`: run the batches on a Ray cluster instead of here (the same batches, so the same vectors).
+    `remote`: starts a Ray pool to run the batches on instead of here (the same batches, so the same
+    vectors); it is called only when something needs embedding.
     """
     from tqdm import tqdm
 
@@ -77,7 +78,8 @@ def embed_units(config: IndexConfig, embedder: Embedder, units: list[Unit],
     bar = tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="text", disable=not config.show_progress)
     pending: list[int] = []
     batches = [todo[start:start + config.batch_size] for start in range(0, len(todo), config.batch_size)]
-    for batch, blocks in zip(batches, _run(embedder, encoder, units, batches)):
+    # the results first: zip then runs _run to its end, which closes a Ray pool as soon as it is done
+    for blocks, batch in zip(_run(embedder, remote, units, batches), batches):
         for i, block in zip(batch, blocks):
             vectors.write(int(starts[i]), block)
         pending += batch
@@ -112,12 +114,17 @@ def _copy_repeats(units: list[Unit], first: dict[str, int], starts: np.ndarray, 
         vectors.scatter(dst, vectors.gather(src))
 
 
-def _run(embedder: Embedder, encoder: RayEncoder | None, units: list[Unit],
+def _run(embedder: Embedder, remote: Callable[[], RayEncoder] | None, units: list[Unit],
          batches: list[list[int]]) -> Iterator[list[np.ndarray]]:
     payload = (([units[i].text for i in b], [list(units[i].spans) for i in b]) for b in batches)
-    if encoder is not None:
-        return encoder.map(list(payload))
-    return (encode_batch(embedder, texts, spans) for texts, spans in payload)
+    if remote is None or not batches:
+        yield from (encode_batch(embedder, texts, spans) for texts, spans in payload)
+        return
+    encoder = remote()
+    try:
+        yield from encoder.map(list(payload))
+    finally:
+        encoder.close()
 
 
 def encode_batch(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[np.ndarray]:
