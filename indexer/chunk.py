@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from indexer.clean import Block, content_len, split_sentences
 from indexer.normalize import detect_lang, fingerprint
@@ -18,6 +18,8 @@ class Passage:
     text: str
     lang: str
     fp: str  # matching form (normalize.fingerprint), computed once here and stored with the passage
+    # sentence_spans(text), when a build's clean cache already knew them
+    spans: list[tuple[int, int]] | None = field(default=None, compare=False, repr=False)
 
 
 def passage_id(text: str, fp: str | None = None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from indexer.normalize import fingerprint, strip_pinyin, tidy
@@ -113,9 +113,49 @@ class Boilerplate:
     # there and is dropped from the others, so nothing vanishes from the index
     sentences: Mapping[str, int] = field(default_factory=dict)
 
+    def is_site_label(self, key: str) -> bool:
+        return key in self.labels
+
     def drops_sentence(self, key: str, page: int) -> bool:
         owner = self.sentences.get(key)
         return owner is not None and owner != page
+
+    def counts_sentences(self) -> bool:
+        return bool(self.sentences)
+
+    def labels_only(self) -> Boilerplate:
+        return Boilerplate(labels=self.labels)
+
+    def answers_hold(self, answers: Mapping[tuple[str, str], bool], page: int) -> bool:
+        """Whether this corpus gives `page` the answers a RecordedBoilerplate noted (then cleaning the
+        same text again makes the same article)."""
+        ask = {"label": lambda key: self.is_site_label(key), "drop": lambda key: self.drops_sentence(key, page),
+               "counts": lambda _: self.counts_sentences()}
+        return all(ask[kind](key) == answer for (kind, key), answer in answers.items())
+
+
+@dataclass(frozen=True)
+class RecordedBoilerplate(Boilerplate):
+    """A Boilerplate that notes every answer it gives: all that one article's cleaning learnt from the
+    rest of the corpus, so a rebuild can reuse the cleaned article while the answers stay the same."""
+
+    answers: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.answers.setdefault(("counts", ""), bool(self.sentences))
+
+    def is_site_label(self, key: str) -> bool:
+        self.answers[("label", key)] = answer = super().is_site_label(key)
+        return answer
+
+    def drops_sentence(self, key: str, page: int) -> bool:
+        if not self.sentences:  # the labels-only view: False whatever the corpus ("counts" is noted)
+            return False
+        self.answers[("drop", key)] = answer = super().drops_sentence(key, page)
+        return answer
+
+    def labels_only(self) -> Boilerplate:
+        return RecordedBoilerplate(labels=self.labels, answers=self.answers)
 
 
 def is_boilerplate(line: str, page_counts: Counter[str], corpus: Boilerplate, page: int = -1) -> bool:
@@ -130,11 +170,11 @@ def is_boilerplate(line: str, page_counts: Counter[str], corpus: Boilerplate, pa
         return True
     key = fingerprint(line)
     if is_label(line):
-        if any(m in line for m in LABEL_MARKERS) or page_counts[key] > 1 or key in corpus.labels:
+        if any(m in line for m in LABEL_MARKERS) or page_counts[key] > 1 or corpus.is_site_label(key):
             return True
         if n <= 3:  # a bare place name or section tag ("时政", "墨尔本")
             return True
-    return key in corpus.labels or corpus.drops_sentence(key, page)
+    return corpus.is_site_label(key) or corpus.drops_sentence(key, page)
 
 
 def truncate_footer(lines: list[str]) -> list[str]:
@@ -156,10 +196,10 @@ def clean_text(text: str, corpus: Boilerplate | None = None, page: int = -1) -> 
     lines = truncate_footer([line for line in lines if line])
     page_counts = Counter(fingerprint(line) for line in lines if is_label(line))
     blocks = _body_blocks(lines, page_counts, corpus, page)
-    if not blocks and corpus.sentences:
+    if not blocks and corpus.counts_sentences():
         # every sentence is also on other pages: a syndicated copy. It keeps its text, and duplicate
         # passages are collapsed later with links to each copy, so no article of the archive goes empty.
-        blocks = _body_blocks(lines, page_counts, Boilerplate(labels=corpus.labels), page)
+        blocks = _body_blocks(lines, page_counts, corpus.labels_only(), page)
     return CleanArticle(blocks=blocks, title=_title(blocks), date=date)
 
 
@@ -170,7 +210,7 @@ def _body_blocks(lines: list[str], page_counts: Counter[str], corpus: Boilerplat
 
 
 def _drop_repeated_sentences(line: str, corpus: Boilerplate, page: int) -> str:
-    if not corpus.sentences or is_label(line):
+    if not corpus.counts_sentences() or is_label(line):
         return line
     sentences = split_sentences(line)
     kept = [s for s in sentences if not corpus.drops_sentence(fingerprint(s), page)]
@@ -228,18 +268,29 @@ def corpus_boilerplate(texts: Sequence[str], min_docs: int = 5) -> Boilerplate:
     or a wire story that several sites published: either way one copy stays in the index (on its first
     page) and the others go, so a notice does not crowd results and a news sentence never vanishes.
     """
-    count_sentences = len(texts) >= 4 * min_docs  # too few pages to tell a notice from a quote
+    return boilerplate_of(map(page_keys, texts), len(texts), min_docs)
+
+
+def page_keys(text: str) -> tuple[list[str], list[str]]:
+    """The fingerprints corpus_boilerplate counts on one page: its label lines and its sentences."""
+    lines = {tidy(line) for line in text.splitlines()}
+    labels = {fingerprint(line) for line in lines if line and is_label(line)}
+    sentences = {fingerprint(s) for line in lines if not is_label(line)
+                 for s in split_sentences(line) if content_len(s) >= 10}
+    return sorted(labels), sorted(sentences)
+
+
+def boilerplate_of(pages: Iterable[tuple[list[str], list[str]]], n_pages: int, min_docs: int = 5) -> Boilerplate:
+    """corpus_boilerplate from each page's page_keys, in page order."""
+    count_sentences = n_pages >= 4 * min_docs  # too few pages to tell a notice from a quote
     labels: Counter[str] = Counter()
     sentences: Counter[str] = Counter()
     first: dict[str, int] = {}
-    for page, text in enumerate(texts):
-        lines = {tidy(line) for line in text.splitlines()}
-        labels.update({fingerprint(line) for line in lines if line and is_label(line)})
+    for page, (label_keys, sentence_keys) in enumerate(pages):
+        labels.update(label_keys)
         if count_sentences:
-            keys = {fingerprint(s) for line in lines if not is_label(line)
-                    for s in split_sentences(line) if content_len(s) >= 10}
-            sentences.update(keys)
-            for key in keys:
+            sentences.update(sentence_keys)
+            for key in sentence_keys:
                 first.setdefault(key, page)
     return Boilerplate(labels=frozenset(k for k, c in labels.items() if c >= 2 and k),
                        sentences={k: first[k] for k, c in sentences.items() if c >= min_docs})

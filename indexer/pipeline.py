@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from indexer import FORMAT_VERSION, store
-from indexer.chunk import Passage, chunk_blocks, sentence_spans
-from indexer.clean import clean_text, corpus_boilerplate, find_date
+from indexer.chunk import sentence_spans
+from indexer.collect import Corpus, code_digest, collect
 from indexer.config import IndexConfig
 from indexer.embed import Embedder, SpanEmbedder
-from indexer.html import html_to_text
-from indexer.lexical import TOKENIZER, LexicalIndex, cached_tokens
+from indexer.lexical import TOKENIZER, LexicalIndex, cached_token_ids
 from indexer.load import Article, LoadReport, Skip, load_articles
-from indexer.normalize import detect_lang
 from indexer.vectors import embed_units, units_for
 
 if TYPE_CHECKING:
@@ -55,14 +53,6 @@ class BuildSummary:
 
     def as_json(self) -> dict:
         return {**dataclasses.asdict(self), "skipped": [s._asdict() for s in self.skipped]}
-
-
-@dataclass
-class Corpus:
-    articles: list[store.ArticleRow] = field(default_factory=list)
-    passages: dict[str, Passage] = field(default_factory=dict)  # passage_id -> first occurrence
-    occurrences: list[tuple[str, str, int]] = field(default_factory=list)
-    duplicates: int = 0
 
 
 def build_index(config: IndexConfig, embedders: Sequence[Embedder]) -> BuildSummary:
@@ -180,18 +170,11 @@ def _settings(config: IndexConfig, embedders: Sequence[Embedder], vector_store: 
     return models, config.chunking(), vector_store, config.ann_threshold, TOKENIZER, FORMAT_VERSION
 
 
-# The modules that turn an input into passages: a change to any of them changes what a build makes.
-_CODE = ("load.py", "html.py", "links.py", "clean.py", "normalize.py", "chunk.py")
-
-
 def input_fingerprint(config: IndexConfig, raw: list[Article], embedders: Sequence[Embedder],
                       vector_store: dict) -> str:
     """Everything a build reads, before cleaning: the records themselves, the code and settings that
     clean and chunk them, and what build_fingerprint adds after."""
-    digest = hashlib.sha1()
-    folder = Path(__file__).parent
-    for name in _CODE:
-        digest.update((folder / name).read_bytes())
+    digest = hashlib.sha1(code_digest())
     for a in raw:
         digest.update(repr((a.doc_id, a.path, a.title, a.url, a.date, a.source, a.is_html)).encode("utf-8"))
         digest.update(hashlib.sha1(a.text.encode("utf-8", "surrogatepass")).digest())
@@ -214,65 +197,6 @@ def read_articles(config: IndexConfig, report: LoadReport) -> list[Article]:
                      disable=not config.show_progress))
 
 
-def collect(config: IndexConfig, raw: list[Article], report: LoadReport) -> Corpus:
-    """Clean and chunk every article; a passage seen twice is kept once with both occurrences."""
-    from tqdm import tqdm
-
-    quiet = not config.show_progress
-    raw = [_extract(a) for a in raw]
-    boilerplate = corpus_boilerplate([a.text for a in raw])
-    corpus = Corpus()
-    seen_ids: set[str] = set()
-    for page, article in enumerate(tqdm(raw, desc="clean+chunk", unit="article", disable=quiet)):
-        cleaned = clean_text(article.text, boilerplate, page)
-        passages = chunk_blocks(article.doc_id, cleaned.blocks, config.max_chars, config.min_chars)
-        if not passages:
-            report.skip(article.path, "no article text after cleaning", "article")
-            continue
-        doc_id = _unique(article.doc_id, seen_ids)
-        corpus.articles.append(store.ArticleRow(
-            doc_id=doc_id, title=article.title or cleaned.title, date=_date(article.date) or cleaned.date,
-            path=article.path, url=article.url, source=article.source, lang=_majority_lang(passages)))
-        for p in passages:
-            corpus.occurrences.append((p.passage_id, doc_id, p.position))
-            if p.passage_id in corpus.passages:
-                corpus.duplicates += 1
-            else:
-                corpus.passages[p.passage_id] = dataclasses.replace(p, doc_id=doc_id)
-    return corpus
-
-
-def _extract(article: Article) -> Article:
-    if not article.is_html:
-        return article
-    page = html_to_text(article.text)
-    article.text = page.text
-    article.title = article.title or page.title
-    article.url = article.url or page.url
-    article.date = article.date or page.date
-    return article
-
-
-def _unique(doc_id: str, seen: set[str]) -> str:
-    candidate, n = doc_id, 1
-    while candidate in seen:
-        n += 1
-        candidate = f"{doc_id}-{n}"
-    seen.add(candidate)
-    return candidate
-
-
-def _date(value: str | None) -> str | None:
-    return find_date(value) if value else None
-
-
-def _majority_lang(passages: list[Passage]) -> str:
-    weights: dict[str, int] = {}
-    for p in passages:
-        weights[p.lang] = weights.get(p.lang, 0) + len(p.text)
-    return max(weights, key=lambda lang: weights[lang]) if weights else detect_lang("")
-
-
 def _ray_encoder(config: IndexConfig, position: int, embedder: Embedder) -> Callable[[], RayEncoder] | None:
     """What starts this model's Ray pool when the build runs on a cluster (called only when there is
     something to embed); the workers load the model by the same spec the driver did."""
@@ -285,13 +209,24 @@ def _ray_encoder(config: IndexConfig, position: int, embedder: Embedder) -> Call
     return functools.partial(RayEncoder, config.ray, config.models[position], (embedder.model_id, embedder.dim))
 
 
+def _base(extendable: tuple[Path, dict] | None, embedder: Embedder) -> Path | None:
+    """The live build, when its passages start this build's and this model made their vectors."""
+    if extendable is None:
+        return None
+    live, models = extendable
+    meta = models.get(embedder.name, {})
+    return live if (meta.get("model_id"), meta.get("dim")) == (embedder.model_id, embedder.dim) else None
+
+
 def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[Embedder],
            summary: BuildSummary, fingerprints: dict, vector_store: dict) -> None:
     passages = list(corpus.passages.values())
-    spans = [sentence_spans(p.text) for p in passages]  # the same sentence rows for every model
+    # the same sentence rows for every model
+    spans = [p.spans if p.spans is not None else sentence_spans(p.text) for p in passages]
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
     np.save(build_dir / store.SENTENCE_OFFSETS, offsets)
     models = {}
+    extendable = store.extendable_build(config.index_dir, [p.passage_id for p in passages])
     # One model after the other, each on all cores: running them side by side on one core each was
     # slower, because the slower model's long tail then ran on a single core (README, #4 notes).
     for position, embedder in enumerate(embedders):
@@ -303,7 +238,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
         del units
         summary.embed_seconds[embedder.name] = time.perf_counter() - started
         store.write_signal(build_dir, embedder.name, vectors.gather(np.flatnonzero(is_passage)), vector_store,
-                           config.ann_threshold)
+                           config.ann_threshold, _base(extendable, embedder))
         sentence_rows = np.flatnonzero(~is_passage)
         store.write_sentence_vectors(build_dir, embedder.name, embedder.dim,
                                      functools.partial(vectors.blocks, sentence_rows))
@@ -312,7 +247,7 @@ def _write(build_dir, config: IndexConfig, corpus: Corpus, embedders: Sequence[E
             "model_id": embedder.model_id, "dim": embedder.dim, "index": config.vector_index(len(passages)),
             "sentences": int(offsets[-1]), "sentence_index": "int8-mmap",
             "sentence_vectors": "late-chunked" if isinstance(embedder, SpanEmbedder) else "separate"}
-    LexicalIndex.from_tokens(cached_tokens(config.index_dir, passages)).save(build_dir)
+    LexicalIndex.from_token_ids(*cached_token_ids(config.index_dir, passages)).save(build_dir)
     rows = [(i, p.passage_id, p.text, p.fp, p.lang, p.doc_id, p.position) for i, p in enumerate(passages)]
     store.write_db(build_dir, corpus.articles, rows, corpus.occurrences)
     store.write_manifest(build_dir, {

@@ -237,10 +237,55 @@ def make_vector_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD):
     return index
 
 
-def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD) -> None:
+def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD,
+                  base: Path | None = None) -> None:
+    """A FAISS index of the vectors; `base` is a build whose index of this signal holds the first rows of
+    `vectors` (this build only added passages): its HNSW graph is extended rather than built again."""
     import faiss
 
-    faiss.write_index(make_vector_index(vectors, ann_threshold), str(build_dir / f"{name}.faiss"))
+    index = _extended(base / f"{name}.faiss", vectors, ann_threshold) if base else None
+    faiss.write_index(index or make_vector_index(vectors, ann_threshold), str(build_dir / f"{name}.faiss"))
+
+
+def _extended(path: Path, vectors: np.ndarray, ann_threshold: int):
+    """The HNSW index at `path` with the rows it lacks added, or None when it is not that index's start
+    (another kind or size of index, other dimensions, more rows): the vectors are inserted in the order a
+    fresh build inserts them, so the graph is one a fresh build could make."""
+    import faiss
+
+    if len(vectors) < ann_threshold or not path.is_file():
+        return None  # a flat index costs nothing to rebuild
+    index = faiss.read_index(str(path))  # already its own class; keep this object: it owns the index
+    if (not isinstance(index, faiss.IndexHNSWSQ) or index.d != vectors.shape[1] or index.ntotal > len(vectors)
+            or index.hnsw.nb_neighbors(1) != HNSW_M  # type: ignore[attr-defined]  # (not in faiss's stubs)
+            or faiss.downcast_index(index.storage).sq.qtype != faiss.ScalarQuantizer.QT_fp16):  # type: ignore[attr-defined]
+        return None
+    index.hnsw.efConstruction = 40
+    index.add(np.ascontiguousarray(vectors[index.ntotal:], dtype=np.float32))
+    return index
+
+
+def extendable_build(index_dir: Path, passage_ids: list[str]) -> tuple[Path, dict] | None:
+    """The live build and its models when its passages are the first rows of `passage_ids` (articles were
+    only added since), so its vector indexes can be extended; else None."""
+    try:
+        live, manifest = live_dir(index_dir), read_manifest(index_dir)
+        conn = open_db(live)
+    except (IndexNotFoundError, IndexMismatchError, OSError, ValueError, sqlite3.Error):
+        return None
+    try:
+        if manifest.get("vector_store", {}).get("kind") != "faiss":
+            return None
+        rows = conn.execute("SELECT passage_id FROM passages ORDER BY row")
+        n = 0
+        for n, (pid,) in enumerate(rows, start=1):
+            if n > len(passage_ids) or passage_ids[n - 1] != pid:
+                return None
+        return (live, manifest["models"]) if n else None
+    except (sqlite3.Error, KeyError):
+        return None
+    finally:
+        conn.close()
 
 
 def read_vectors(build_dir: Path, name: str):
@@ -358,10 +403,10 @@ def build_id(build_dir: Path) -> str:
 
 
 def write_signal(build_dir: Path, name: str, vectors: np.ndarray, vector_store: dict,
-                 ann_threshold: int = ANN_THRESHOLD) -> None:
-    """Store one signal's vectors where the manifest's `vector_store` says."""
+                 ann_threshold: int = ANN_THRESHOLD, base: Path | None = None) -> None:
+    """Store one signal's vectors where the manifest's `vector_store` says (`base`: see write_vectors)."""
     if vector_store["kind"] == "faiss":
-        write_vectors(build_dir, name, vectors, ann_threshold)
+        write_vectors(build_dir, name, vectors, ann_threshold, base)
         return
     from indexer import qdrant
 

@@ -2,6 +2,7 @@ import pytest
 
 from indexer.clean import (
     Boilerplate,
+    RecordedBoilerplate,
     assemble_blocks,
     clean_text,
     corpus_boilerplate,
@@ -130,3 +131,23 @@ def test_find_date(text, date):
 def test_split_sentences(text, n):
     assert len(split_sentences(text)) == n
     assert "".join(s.replace(" ", "") for s in split_sentences(text)) == text.replace(" ", "")
+
+
+@pytest.mark.parametrize("change, holds", [
+    (lambda pages: (pages, 3), True),                                  # the same corpus
+    (lambda pages: (pages + ["另一个网站的页面。"] * 2, 3), True),      # unrelated pages added
+    (lambda pages: ([WIRE[0]] + pages, 4), False),                      # the story now starts on an earlier page
+    (lambda pages: (pages[:4] + pages[9:] + [f"别的页面{i}。" for i in range(5)], 3), True),  # copies gone
+    (lambda pages: (pages[:5], 3), False),                              # too few pages to count sentences
+])
+def test_recorded_answers_tell_whether_cleaning_again_would_change_the_article(change, holds):
+    pages = _wire_corpus()
+    recorded = RecordedBoilerplate(**vars(corpus_boilerplate(pages)))
+    page = 3  # the first copy of the wire story: it keeps the story while no earlier page has it
+    first = _texts(clean_text(pages[page], recorded, page))
+    assert first == _texts(clean_text(pages[page], corpus_boilerplate(pages), page))  # recording changes nothing
+    changed, moved = change(pages)
+    other = corpus_boilerplate(changed)
+    assert other.answers_hold(recorded.answers, moved) is holds
+    if holds:  # and when they hold, cleaning again makes the same article
+        assert _texts(clean_text(pages[page], other, moved)) == first

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from indexer.lexical import LexicalIndex, query_tokens, tokenize, words
+from indexer.lexical import LexicalIndex, bm25_matrix, query_tokens, tokenize, words
 
 TEXTS = ["中国是联合国维和行动的第二大出资国。", "美国总统副助理Jen Daskal说，拜登派遣她的代表团访问北京。",
          "黄溪连大使在马尼拉视频连线参会。", "", "上合组织峰会在阿斯塔纳举行。"]
@@ -16,6 +16,23 @@ def test_scores_match_bm25s_on_string_tokens():
     for query in ("聯合國維和行動", "Jen Daskal", "黃溪連", "峰会 阿斯塔纳"):
         tokens = [t for t in tokenize(query) if t in reference.vocab_dict]
         np.testing.assert_allclose(ours.scores(tokenize(query)), reference.get_scores(tokens), rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_docs, block", [(1, 8192), (50, 7), (300, 64)])
+def test_bm25_matrix_is_bm25s_own_matrix(n_docs, block):
+    import bm25s
+
+    rng = np.random.default_rng(n_docs)
+    n_vocab = 40
+    ids = [rng.integers(0, n_vocab, size=rng.integers(1, 30)).astype(np.int32) for _ in range(n_docs)]
+    ids[0][:] = n_vocab - 1  # one document of a single repeated token
+    reference = bm25s.BM25()
+    reference.index((ids, {str(t): t for t in range(n_vocab)}), show_progress=False, create_empty_token=False)
+    ours = bm25_matrix(ids, n_vocab, reference.k1, reference.b, block=block)
+    np.testing.assert_array_equal(ours["indptr"], reference.scores["indptr"])
+    np.testing.assert_array_equal(ours["indices"], reference.scores["indices"])
+    np.testing.assert_allclose(ours["data"], reference.scores["data"], rtol=1e-6)
+    assert ours["num_docs"] == reference.scores["num_docs"] == n_docs
 
 
 @pytest.mark.parametrize("query, best", [("聯合國維和行動第二大出資國", 0), ("jen daskal", 1), ("黃溪連", 2),
@@ -91,26 +108,68 @@ def test_phrase_freq_of_a_phrase_needs_its_tokens_together():
     assert index.phrase_freq("马尼拉zzqx") == 0
 
 
+def _passages(texts):
+    from indexer.chunk import Passage
+
+    return [Passage(passage_id=f"p-{t}", text=t, fp=t, lang="zh-Hans", doc_id="d", position=i)
+            for i, t in enumerate(texts)]
+
+
+def _cached_tokens(folder, passages) -> list[list[str]]:
+    from indexer import lexical
+
+    ids, vocab = lexical.cached_token_ids(folder, passages)
+    token = {i: t for t, i in vocab.items()}
+    return [[token[i] for i in row.tolist()] for row in ids]
+
+
 @pytest.mark.parametrize("damage", [None, b"", b"SQLite format 3\x00" + b"\xff" * 200, b"not a database at all"])
 def test_token_cache_tokenises_only_new_passages_and_survives_damage(tmp_path, monkeypatch, damage):
     from indexer import lexical
     from indexer.cache import TokenCache
-    from indexer.chunk import Passage
 
-    def passages(texts):
-        return [Passage(passage_id=f"p-{t}", text=t, fp=t, lang="zh-Hans", doc_id="d", position=i)
-                for i, t in enumerate(texts)]
-
-    first = passages(["国务院常务会议研究部署", "格陵兰冰盖融化"])
-    assert list(lexical.cached_tokens(tmp_path, first)) == [lexical.tokenize(p.text) for p in first]
+    first = _passages(["国务院常务会议研究部署", "格陵兰冰盖融化"])
+    assert _cached_tokens(tmp_path, first) == [lexical.tokenize(p.text) for p in first]
     path = TokenCache(tmp_path, lexical.TOKENIZER).path
     if damage is not None:
         path.write_bytes(damage)
     calls = []
     real = lexical.tokenize
     monkeypatch.setattr(lexical, "tokenize", lambda text: calls.append(text) or real(text))
-    second = passages(["格陵兰冰盖融化", "央行下调存款准备金率"])
-    assert list(lexical.cached_tokens(tmp_path, second)) == [real(p.text) for p in second]
+    second = _passages(["格陵兰冰盖融化", "央行下调存款准备金率"])
+    assert _cached_tokens(tmp_path, second) == [real(p.text) for p in second]
     assert calls == (["央行下调存款准备金率"] if damage is None else [p.text for p in second])
     with TokenCache(tmp_path, lexical.TOKENIZER) as cache:  # the dropped passage left the cache
-        assert cache.get("p-国务院常务会议研究部署") is None and cache.get("p-央行下调存款准备金率")
+        assert cache.ids("p-国务院常务会议研究部署") is None and cache.ids("p-央行下调存款准备金率") is not None
+
+
+def test_an_older_string_token_cache_is_read_instead_of_jieba_then_deleted(tmp_path, monkeypatch):
+    import sqlite3
+
+    from indexer import lexical
+    from indexer.cache import TokenCache
+
+    legacy = TokenCache(tmp_path, lexical.TOKENIZER)._legacy_path
+    legacy.parent.mkdir(parents=True)
+    with sqlite3.connect(legacy) as db:
+        db.execute("CREATE TABLE tokens (pid TEXT PRIMARY KEY, joined TEXT NOT NULL)")
+        db.execute("INSERT INTO tokens VALUES (?, ?)", ("p-格陵兰冰盖融化", "格陵兰\x1f冰盖\x1f融化"))
+    calls = []
+    real = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda text: calls.append(text) or real(text))
+    got = _cached_tokens(tmp_path, _passages(["格陵兰冰盖融化", "央行下调存款准备金率"]))
+    assert got == [["格陵兰", "冰盖", "融化"], real("央行下调存款准备金率")] and calls == ["央行下调存款准备金率"]
+    assert not legacy.exists()
+
+
+@pytest.mark.parametrize("texts", [["中国是联合国维和行动的第二大出资国。", "", "上合组织峰会在阿斯塔纳举行。"], TEXTS])
+def test_an_index_from_cached_token_ids_scores_as_one_from_tokens(tmp_path, texts):
+    from indexer import lexical
+
+    passages = _passages(texts)
+    lexical.cached_token_ids(tmp_path, _passages(["一篇已经删除的文章，它的词还在词表里。"]))
+    cached = LexicalIndex.from_token_ids(*lexical.cached_token_ids(tmp_path, passages))
+    direct = LexicalIndex.build(texts)
+    for query in ("联合国维和", "阿斯塔纳峰会", "Jen Daskal", "zzqx"):
+        np.testing.assert_allclose(cached.scores(tokenize(query)), direct.scores(tokenize(query)), rtol=1e-6)
+    assert cached.doc_freq("阿斯塔纳") == direct.doc_freq("阿斯塔纳") and cached.n_docs == len(texts)

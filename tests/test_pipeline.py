@@ -97,7 +97,7 @@ def test_the_same_inputs_again_are_not_even_cleaned(built_index, monkeypatch):
     from indexer import pipeline
 
     config, summary, _ = built_index
-    monkeypatch.setattr(pipeline, "clean_text", lambda *a: pytest.fail("cleaned an unchanged corpus"))
+    monkeypatch.setattr(pipeline, "collect", lambda *a: pytest.fail("cleaned an unchanged corpus"))
     again = build_index(config, _embedders())
     assert again.unchanged
     assert (again.articles, again.passages, again.duplicates) == (summary.articles, summary.passages,
@@ -193,10 +193,13 @@ def test_interrupted_build_resumes_without_redoing_finished_batches(tmp_path, me
     assert resumed.calls == summary.embedded["fake"] == full.embedded["fake"] - 4
 
 
-def test_deleted_articles_leave_the_index_and_the_cache(built_index):
+def test_deleted_articles_leave_the_index_and_the_cache(built_index, monkeypatch):
+    from indexer import vectors
     from indexer.cache import EmbeddingCache
     from indexer.chunk import passage_id
 
+    # any deleted share compacts here (test_vectors.py covers the share under which the cache is kept)
+    monkeypatch.setattr(vectors, "STALE_SHARE", 0.0)
     config, summary, embedders = built_index
     gone = passage_id("日本和中国在东京举行安全对话，双方同意建立防务热线。")
     cache = EmbeddingCache(config.index_dir, "fake-bigram-64", 64)
@@ -226,6 +229,55 @@ def test_large_corpora_get_an_hnsw_index_that_agrees_with_exact_search(tmp_path,
     np.testing.assert_array_equal(store.row_reader(index)(rows), vectors[rows])
     hits = Searcher(config.index_dir, {"fake": FakeEmbedder("fake")}).search("维和行动第二大出资国", k=3).hits
     assert "出資國" in hits[0].text
+
+
+def test_added_articles_extend_the_live_hnsw_graph_and_a_changed_one_rebuilds_it(tmp_path, messy_corpus,
+                                                                                  monkeypatch):
+    config = IndexConfig(sources=(messy_corpus,), index_dir=tmp_path / "idx", models=("fake",), ann_threshold=1,
+                         show_progress=False)
+    build_index(config, [FakeEmbedder("fake")])
+    before = store.read_vectors(store.live_dir(config.index_dir), "fake")
+    old = before.reconstruct_n(0, before.ntotal)
+    fresh_builds = []
+    monkeypatch.setattr(store, "make_vector_index",
+                        lambda *a, real=store.make_vector_index: fresh_builds.append(1) or real(*a))
+    added = tmp_path / "added"  # a day's new articles, given as one more source
+    added.mkdir()
+    (added / "new.txt").write_text("格陵兰冰盖融化速度创下新的纪录，科学家呼吁各国加快减排。", encoding="utf-8")
+    config = dataclasses.replace(config, sources=(messy_corpus, added))
+    build_index(config, [FakeEmbedder("fake")])
+    after = store.read_vectors(store.live_dir(config.index_dir), "fake")
+    assert not fresh_builds and after.ntotal > before.ntotal
+    vectors = after.reconstruct_n(0, after.ntotal)
+    np.testing.assert_array_equal(vectors[:len(old)], old)  # the old graph's rows, then the new ones
+    _, ids = after.search(vectors, 1)
+    assert ids[:, 0].tolist() == list(range(after.ntotal))
+    (messy_corpus / "a_utf8.txt").write_text("外交部发言人今天宣布了新的签证便利措施。", encoding="utf-8")
+    build_index(dataclasses.replace(config, allow_shrink=True), [FakeEmbedder("fake")])
+    assert fresh_builds  # the first article changed: its rows are not the old index's start
+
+
+def test_a_rebuild_cleans_only_what_changed_and_makes_what_a_fresh_build_makes(built_index, tmp_path, monkeypatch):
+    from indexer import collect
+
+    config, _, _ = built_index
+    (config.sources[0] / "a_utf8.txt").write_text("外交部发言人今天宣布了新的签证便利措施。", encoding="utf-8")
+    (config.sources[0] / "z_new.txt").write_text("格陵兰冰盖融化速度创下新的纪录。", encoding="utf-8")
+    cleaned = []
+    monkeypatch.setattr(collect, "clean_text", lambda text, *a, real=collect.clean_text: cleaned.append(text)
+                        or real(text, *a))
+    build_index(dataclasses.replace(config, allow_shrink=True), _embedders())
+    assert sorted(cleaned) == sorted(["外交部发言人今天宣布了新的签证便利措施。", "格陵兰冰盖融化速度创下新的纪录。"])
+    fresh = dataclasses.replace(config, index_dir=tmp_path / "fresh")  # no caches at all
+    build_index(fresh, _embedders())
+
+    def rows(index_dir):
+        db = sqlite3.connect(store.live_dir(index_dir) / store.DB)
+        return [db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("articles", "passages")]
+
+    assert rows(config.index_dir) == rows(fresh.index_dir)
+    offsets = [np.load(store.live_dir(d) / store.SENTENCE_OFFSETS) for d in (config.index_dir, fresh.index_dir)]
+    np.testing.assert_array_equal(*offsets)  # the cached sentence spans are the ones a fresh build finds
 
 
 def test_a_failing_second_model_publishes_nothing(tmp_path, messy_corpus):

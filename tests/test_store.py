@@ -48,3 +48,28 @@ def test_no_sentences_and_rows_out_of_range(written, tmp_path):
     folder, _, _ = written
     with pytest.raises(IndexError, match="outside 0..500"):
         store.sentence_reader(folder, "x")(np.array([500]))
+
+
+@pytest.mark.parametrize("base_rows, base_dim, threshold, extended", [
+    (150, 16, 100, True),    # an HNSW index of the first rows: extended
+    (150, 16, 200, False),   # the base was flat (under the threshold then): built afresh
+    (150, 8, 100, False),    # other dimensions
+    (260, 16, 100, False),   # more rows than this build has: not its start
+])
+def test_an_index_is_extended_only_from_an_hnsw_index_of_its_first_rows(tmp_path, monkeypatch, base_rows, base_dim,
+                                                                        threshold, extended):
+    rng = np.random.default_rng(base_rows + base_dim)
+    vectors = rng.standard_normal((250, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    base, new = tmp_path / "base", tmp_path / "new"
+    base.mkdir(), new.mkdir()
+    store.write_vectors(base, "x", rng.standard_normal((base_rows, base_dim)).astype(np.float32) if base_dim != 16
+                        or base_rows > 250 else vectors[:base_rows], threshold)
+    fresh = []
+    monkeypatch.setattr(store, "make_vector_index",
+                        lambda *a, real=store.make_vector_index: fresh.append(1) or real(*a))
+    store.write_vectors(new, "x", vectors, 100, base=base)
+    assert (not fresh) == extended
+    index = store.read_vectors(new, "x")
+    _, ids = index.search(vectors, 1)
+    assert index.ntotal == 250 and (ids[:, 0] == np.arange(250)).mean() >= 0.98

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from indexer.config import IndexConfig
 from indexer.vectors import Unit, embed_units
@@ -62,6 +63,23 @@ def test_a_shard_larger_than_a_block_is_read_in_blocks_and_filled_whole(tmp_path
     monkeypatch.setattr(cache_module, "SHARD_ROWS", 3)
     assert [len(ids) for ids, _ in store._shards()] == [3, 3, 3, 1]
     out = RowFile(tmp_path / "scratch", 12, 4)
-    found, stale = store.fill({f"id{i}": 11 - i for i in range(9)}, out)  # id9 is no longer wanted
-    assert stale and found.sum() == 9 and not found[:3].any()
+    found, unused = store.fill({f"id{i}": 11 - i for i in range(9)}, out)  # id9 is no longer wanted
+    assert unused == 1 and found.sum() == 9 and not found[:3].any()
     np.testing.assert_array_equal(out.gather(np.arange(11, 2, -1)), vectors[:9])
+
+
+@pytest.mark.parametrize("dropped, compacted", [(1, False), (3, True)])
+def test_the_cache_is_rewritten_only_when_dropped_passages_are_a_real_share(tmp_path, dropped, compacted):
+    from indexer.cache import EmbeddingCache
+
+    config = IndexConfig(index_dir=tmp_path, models=("fake",), batch_size=4, show_progress=False)
+    texts = [f"第{i}段文字内容" for i in range(12)]
+    embed_units(config, FakeEmbedder(), _units(texts))
+    cache = EmbeddingCache(tmp_path, FakeEmbedder().model_id, FakeEmbedder().dim)
+    shards = sorted(cache.dir.glob("*.npz"))
+    kept = _units(texts)[dropped:] + [Unit("new", "新的一段文字")]  # 1 of 12 is under STALE_SHARE, 3 are over
+    vectors, embedded = embed_units(config, FakeEmbedder(), kept)
+    assert embedded == 1
+    assert (not set(shards) <= set(cache.dir.glob("*.npz"))) is compacted
+    assert cache.ids() == ({u.uid for u in kept} if compacted else {u.uid for u in _units(texts)} | {"new"})
+    np.testing.assert_allclose(vectors.read(0, len(kept)), FakeEmbedder().encode([u.text for u in kept]), atol=1e-6)
