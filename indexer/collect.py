@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer import store
-from indexer.cache import CleanCache, PageKeysCache
 from indexer.chunk import Passage, chunk_blocks, sentence_spans
 from indexer.clean import Boilerplate, RecordedBoilerplate, boilerplate_of, clean_text, find_date, page_keys
 from indexer.config import IndexConfig
 from indexer.html import html_to_text
 from indexer.load import Article, LoadReport
 from indexer.normalize import detect_lang
+from indexer.sqlcache import CleanCache, PageKeysCache
 
 
 @dataclass

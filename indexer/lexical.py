@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.cache import TokenCache
 from indexer.chunk import Passage
 from indexer.normalize import normalize
+from indexer.sqlcache import TokenCache
 
 BM25_DIR = "bm25"
 # Recorded in the manifest: an index tokenised differently cannot be queried with this code.

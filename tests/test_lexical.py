@@ -126,7 +126,7 @@ def _cached_tokens(folder, passages) -> list[list[str]]:
 @pytest.mark.parametrize("damage", [None, b"", b"SQLite format 3\x00" + b"\xff" * 200, b"not a database at all"])
 def test_token_cache_tokenises_only_new_passages_and_survives_damage(tmp_path, monkeypatch, damage):
     from indexer import lexical
-    from indexer.cache import TokenCache
+    from indexer.sqlcache import TokenCache
 
     first = _passages(["国务院常务会议研究部署", "格陵兰冰盖融化"])
     assert _cached_tokens(tmp_path, first) == [lexical.tokenize(p.text) for p in first]
@@ -147,7 +147,7 @@ def test_an_older_string_token_cache_is_read_instead_of_jieba_then_deleted(tmp_p
     import sqlite3
 
     from indexer import lexical
-    from indexer.cache import TokenCache
+    from indexer.sqlcache import TokenCache
 
     legacy = TokenCache(tmp_path, lexical.TOKENIZER)._legacy_path
     legacy.parent.mkdir(parents=True)
