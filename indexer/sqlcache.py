@@ -21,7 +21,7 @@ _LEGACY_SEP = "\x1f"  # between the tokens of a passage in the older token cache
 
 
 class _SqliteCache:
-    """A key -> text table in SQLite beside the embeddings: read a row at a time, so a rebuild holds no
+    """A key -> value table in SQLite beside the embeddings: read a row at a time, so a rebuild holds no
     whole cache in memory; a damaged file is started afresh (its rows are computed again)."""
 
     TABLE, KEY, VALUE = "", "", ""
