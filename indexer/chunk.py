@@ -18,7 +18,7 @@ class Passage:
     text: str
     lang: str
     fp: str  # matching form (normalize.fingerprint), computed once here and stored with the passage
-    # sentence_spans(text), when a build's clean cache already knew them
+    # sentence_spans(text): the rows of its sentence vectors (chunk_blocks sets them)
     spans: list[tuple[int, int]] | None = field(default=None, compare=False, repr=False)
 
 
@@ -43,7 +43,8 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 400, min_cha
     for text in texts:
         fp = fingerprint(text)
         if fp:
-            passages.append(Passage(passage_id(text, fp), doc_id, len(passages), text, detect_lang(text), fp))
+            passages.append(Passage(passage_id(text, fp), doc_id, len(passages), text, detect_lang(text), fp,
+                                    sentence_spans(text)))
     return passages
 
 

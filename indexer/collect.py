@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer import store
-from indexer.chunk import Passage, chunk_blocks, sentence_spans
+from indexer.chunk import Passage, chunk_blocks
 from indexer.clean import Boilerplate, RecordedBoilerplate, boilerplate_of, clean_text, find_date, page_keys
 from indexer.config import IndexConfig
 from indexer.html import html_to_text
@@ -105,8 +105,6 @@ def _cleaned(memo: CleanCache, text_hash: str, article: Article, boilerplate: Bo
     recorded = RecordedBoilerplate(labels=boilerplate.labels, sentences=boilerplate.sentences)
     cleaned = clean_text(article.text, recorded, page)
     passages = chunk_blocks(article.doc_id, cleaned.blocks, config.max_chars, config.min_chars)
-    for p in passages:
-        p.spans = sentence_spans(p.text)
     answers = [[kind, key, answer] for (kind, key), answer in recorded.answers.items()]
     rows = [[p.passage_id, p.position, p.text, p.lang, p.fp, p.spans] for p in passages]
     memo.store(text_hash, [answers, cleaned.title, cleaned.date, rows])

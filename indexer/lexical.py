@@ -13,7 +13,7 @@ import numpy as np
 
 from indexer.chunk import Passage
 from indexer.normalize import normalize
-from indexer.sqlcache import TokenCache
+from indexer.sqlcache import TokenCache, token_ids
 
 BM25_DIR = "bm25"
 # Recorded in the manifest: an index tokenised differently cannot be queried with this code.
@@ -116,15 +116,6 @@ class HashVocab:
         return int(self.ids[i]) if i < len(self.hashes) and self.hashes[i] == h else None
 
 
-def _token_ids(tokens: list[str], vocab: dict[str, int]) -> np.ndarray:
-    """The tokens' ids, new tokens added to `vocab` (in sorted order, so a build is reproducible); the
-    lookups run in C (map over dict.__getitem__), a third of the time of a per-token Python loop."""
-    new = set(tokens).difference(vocab)
-    if new:
-        vocab.update(zip(sorted(new), range(len(vocab), len(vocab) + len(new))))
-    return np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
-
-
 def bm25_matrix(ids: Sequence[np.ndarray], n_vocab: int, k1: float, b: float, dtype: str = "float32",
                 block: int = 8192) -> dict:
     """bm25s's score matrix (method "lucene") of documents given as token-id arrays, computed with numpy:
@@ -191,7 +182,7 @@ class LexicalIndex:
 
         # Token ids in compact arrays, not lists of strings: a 50 MB text file has ~35M tokens.
         vocab: dict[str, int] = {"\x00": 0}  # an empty passage gets this placeholder to keep rows aligned
-        ids = [_token_ids(tokens, vocab) if tokens else np.zeros(1, np.int32) for tokens in token_lists]
+        ids = [token_ids(tokens, vocab, len(vocab))[0] if tokens else np.zeros(1, np.int32) for tokens in token_lists]
         bm25 = _array_bm25_class()()  # made on first use: nothing heavy at import time
         bm25.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(bm25)

@@ -20,6 +20,15 @@ from indexer.cache import CACHE_DIR
 _LEGACY_SEP = "\x1f"  # between the tokens of a passage in the older token cache
 
 
+def token_ids(tokens: list[str], vocab: dict[str, int], next_id: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """The tokens' ids, and the (id, token) pairs added to `vocab` for tokens it lacked, numbered from
+    next_id in sorted order (so a build is reproducible). The lookups run in C (map over
+    dict.__getitem__): a third of the time of a per-token Python loop."""
+    added = list(enumerate(sorted(set(tokens).difference(vocab)), start=next_id))
+    vocab.update((token, tid) for tid, token in added)
+    return np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens)), added
+
+
 class _SqliteCache:
     """A key -> value table in SQLite beside the embeddings: read a row at a time, so a rebuild holds no
     whole cache in memory; a damaged file is started afresh (its rows are computed again)."""
@@ -128,14 +137,10 @@ class TokenCache(_SqliteCache):
 
     def put_tokens(self, pid: str, tokens: list[str]) -> np.ndarray:
         """Store the passage's tokens (new ones join the vocabulary); their ids."""
-        vocab = self._vocabulary()
-        new = [t for t in dict.fromkeys(tokens) if t not in vocab]
-        if new:
-            rows = list(zip(range(self._next_id, self._next_id + len(new)), new))
-            self._db.executemany("INSERT INTO vocab (id, token) VALUES (?, ?)", rows)
-            vocab.update((token, tid) for tid, token in rows)
-            self._next_id += len(new)
-        ids = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        ids, added = token_ids(tokens, self._vocabulary(), self._next_id)
+        if added:
+            self._db.executemany("INSERT INTO vocab (id, token) VALUES (?, ?)", added)
+            self._next_id += len(added)
         self.put(pid, ids.tobytes())
         return ids
 
